@@ -1,0 +1,1 @@
+"""Queue entry points: thin functions that open an app context and call services."""

@@ -1,0 +1,139 @@
+"""Mira: the backend of a voice assistant that lives in a room."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+
+__version__ = "0.1.0"
+
+PROJECT_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error envelope, CLI."""
+    from mira.config import load_config
+
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("MIRA_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    if config:
+        app.config.from_mapping(config)
+    app.config["MIRA_STARTED_AT"] = time.time()
+    app.json.sort_keys = False
+    _configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+
+    from mira.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    level = getattr(logging, app.config["LOG_LEVEL"], logging.INFO)
+    logging.getLogger("mira").setLevel(level)
+    app.logger.setLevel(level)
+
+
+def _init_extensions(app: Flask) -> None:
+    from mira import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+    from mira.errors import ErrorSchema, register_error_handlers
+    from mira.extensions import api, cors, db, limiter, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_MIGRATIONS))
+    cors.init_app(
+        app,
+        resources={r"/*": {"origins": app.config["CORS_ORIGINS"]}},
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+        expose_headers=["X-Total-Count", "X-Request-ID", "Retry-After"],
+        max_age=600,
+    )
+    limiter.init_app(app)
+    api.ERROR_SCHEMA = ErrorSchema
+    api.init_app(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    api.spec.components.security_scheme(
+        "deviceKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    )
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    register_error_handlers(app)
+
+
+_API_DESCRIPTION = (
+    "Every network resource is served under `/api/v1/{network_id}/…` and, for the caller's "
+    "default network, under `/api/v1/…`; `/api/v2/…` serves the same routes. Errors use one "
+    "envelope: `{detail, error_code, timestamp, request_id, errors?}`. Lists take `limit` and "
+    "`offset` and report the total in `X-Total-Count`."
+)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from mira.actions.routes import blp as actions
+    from mira.auth.routes import blp as auth
+    from mira.conversations.routes import blp as conversations
+    from mira.events.routes import blp as events
+    from mira.extensions import api
+    from mira.health.routes import blp as health
+    from mira.interactions.routes import blp as interactions
+    from mira.jobs.routes import blp as jobs
+    from mira.networks.routes import blp as networks
+    from mira.persons.routes import blp as persons
+    from mira.service.routes import blp as service
+
+    api.register_plain(health, "/")
+    api.register_plain(auth, "/api/v1/auth", aliases=("/api/v2/auth",))
+    api.register_plain(networks, "/api/v1/networks", aliases=("/api/v2/networks",))
+    for blp, path in (
+        (service, "/service"),
+        (persons, "/persons"),
+        (conversations, "/conversations"),
+        (interactions, "/interactions"),
+        (actions, "/actions"),
+        (jobs, "/jobs"),
+        (events, "/events"),
+    ):
+        api.register_resource(blp, path)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    access_log = logging.getLogger("mira.access")
+
+    @app.before_request
+    def _start():
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        if access_log.isEnabledFor(logging.DEBUG):
+            elapsed_ms = (time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000
+            access_log.debug(
+                "%s %s %s %.1fms rid=%s",
+                request.method,
+                request.path,
+                response.status_code,
+                elapsed_ms,
+                g.get("request_id"),
+            )
+        return response

@@ -1,0 +1,173 @@
+"""Who is calling and which network they act on, resolved once per request.
+
+Every resource blueprint runs `resolve_scope` before its views: it reads the credentials, takes
+`network_id` out of the URL (or the caller's default network) and checks access, so views and
+services receive a network they may use and never see another tenant's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import current_app, g, request
+
+from mira.auth.models import DeviceKey, User
+from mira.auth.tokens import (
+    DEVICE_KEY_PREFIX,
+    InvalidToken,
+    read_access_token,
+    sha256_hex,
+)
+from mira.errors import MiraError
+from mira.extensions import db
+from mira.networks.models import Membership, Network
+from mira.types import utcnow
+
+
+@dataclass
+class Scope:
+    network: Network
+    user: User | None = None
+    role: str | None = None
+    device_key: DeviceKey | None = None
+
+    @property
+    def network_id(self) -> uuid.UUID:
+        return self.network.id
+
+    @property
+    def is_device(self) -> bool:
+        return self.device_key is not None
+
+
+def unauthorized(detail: str = "Missing or invalid credentials") -> MiraError:
+    return MiraError(401, detail, "UNAUTHORIZED", headers={"WWW-Authenticate": "Bearer"})
+
+
+def parse_uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise MiraError(
+            422, f"Invalid {what}: not a UUID", "VALIDATION_ERROR", errors={what: ["Not a UUID."]}
+        ) from exc
+
+
+def _credential() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthorized("Authorization header must be 'Bearer <token>'")
+        return token.strip()
+    return request.headers.get("X-API-Key") or None
+
+
+def _device_key(token: str) -> DeviceKey:
+    key = db.session.scalar(select_device_key(sha256_hex(token)))
+    if key is None:
+        raise unauthorized("Unknown device key")
+    now = utcnow()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        key.last_used_at = now  # bounded write rate: at most once a minute per key
+        db.session.commit()
+    return key
+
+
+def select_device_key(key_hash: str):
+    return db.select(DeviceKey).where(DeviceKey.key_hash == key_hash)
+
+
+def current_user() -> User:
+    """The user behind a user access token (401 otherwise); for routes outside networks."""
+    if "user" in g:
+        return g.user
+    token = _credential()
+    if not token:
+        raise unauthorized()
+    if token.startswith(DEVICE_KEY_PREFIX):
+        raise MiraError(403, "Device keys cannot use this route", "DEVICE_KEY_NOT_ALLOWED")
+    try:
+        user_id = read_access_token(token, current_app.config["SECRET_KEY"])
+    except InvalidToken as exc:
+        raise unauthorized(str(exc)) from exc
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise unauthorized("User no longer exists")
+    g.user = user
+    return user
+
+
+def _view_allows_devices() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, request.method.lower(), None)
+    return bool(getattr(view, "device_route", False))
+
+
+def resolve_scope() -> None:
+    """before_request hook of every network-scoped blueprint."""
+    if request.method == "OPTIONS" or request.endpoint is None:
+        return
+    raw_network_id = (request.view_args or {}).pop("network_id", None)
+    network_id = parse_uuid(raw_network_id, "network_id") if raw_network_id else None
+    token = _credential()
+    if not token:
+        raise unauthorized()
+    if token.startswith(DEVICE_KEY_PREFIX):
+        key = _device_key(token)
+        if not _view_allows_devices():
+            raise MiraError(403, "Device keys cannot use this route", "DEVICE_KEY_NOT_ALLOWED")
+        if network_id is not None and network_id != key.network_id:
+            raise MiraError(404, "Network not found", "NOT_FOUND")
+        network = db.session.get(Network, key.network_id)
+        g.scope = Scope(network=network, device_key=key)
+        return
+    user = current_user()
+    network_id = network_id or user.default_network_id
+    if network_id is None:
+        raise MiraError(404, "You have no default network; use /api/v1/{network_id}/…")
+    row = db.session.execute(
+        db.select(Network, Membership.role)
+        .join(Membership, Membership.network_id == Network.id)
+        .where(Network.id == network_id, Membership.user_id == user.id)
+    ).first()
+    if row is None:
+        raise MiraError(404, "Network not found", "NOT_FOUND")
+    g.scope = Scope(network=row[0], user=user, role=row[1])
+
+
+def scope() -> Scope:
+    return g.scope
+
+
+def device_route(view):
+    """Mark a view as reachable with a device key of the network (API.md's [device] routes)."""
+    view.device_route = True
+    return view
+
+
+def require_owner(current: Scope) -> None:
+    if current.role != "owner":
+        raise MiraError(403, "Only an owner of this network may do that", "FORBIDDEN")
+
+
+def owner_only(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        require_owner(scope())
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def network_blueprint(name: str, import_name: str, description: str):
+    """A blueprint of network resources: every request is scoped before its view runs."""
+    from mira.api import Blueprint
+
+    blp = Blueprint(name, import_name, description=description)
+    blp.before_request(resolve_scope)
+    return blp

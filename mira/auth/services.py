@@ -1,0 +1,222 @@
+"""Users, sessions (refresh-token families) and device keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from mira.auth.models import DeviceKey, RefreshToken, User
+from mira.auth.passwords import hash_password, verify_password
+from mira.auth.tokens import (
+    issue_access_token,
+    new_device_key,
+    new_refresh_token,
+    sha256_hex,
+)
+from mira.errors import MiraError, not_found
+from mira.extensions import db
+from mira.networks import services as networks
+from mira.networks.models import Membership, Network
+from mira.types import utcnow
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _token_response(user: User, family_id: uuid.UUID | None = None) -> dict[str, Any]:
+    cfg = current_app.config
+    access, expires_in = issue_access_token(
+        user.id, cfg["SECRET_KEY"], cfg["MIRA_ACCESS_TOKEN_MINUTES"]
+    )
+    refresh = new_refresh_token()
+    db.session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=sha256_hex(refresh),
+            expires_at=utcnow() + timedelta(days=cfg["MIRA_REFRESH_TOKEN_DAYS"]),
+        )
+    )
+    db.session.commit()
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "bearer",
+        "expires_in": expires_in,
+        "user": user,
+    }
+
+
+def create_user(email: str, password: str | None) -> User:
+    """A user and their personal network (their default)."""
+    email = normalise_email(email)
+    if db.session.scalar(db.select(User.id).where(User.email == email)):
+        raise MiraError(409, "An account with this email already exists", "EMAIL_TAKEN")
+    method = current_app.config["MIRA_PASSWORD_HASH"]
+    user = User(email=email, password_hash=hash_password(password, method) if password else None)
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # a concurrent registration won the race
+        db.session.rollback()
+        raise MiraError(409, "An account with this email already exists", "EMAIL_TAKEN") from exc
+    network = networks.create_network(user, f"{email.split('@')[0]}'s network", commit=False)
+    user.default_network_id = network.id
+    db.session.commit()
+    return user
+
+
+def register(email: str, password: str) -> dict[str, Any]:
+    return _token_response(create_user(email, password))
+
+
+def login(email: str, password: str) -> dict[str, Any]:
+    user = db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
+    method = current_app.config["MIRA_PASSWORD_HASH"]
+    if not verify_password(user.password_hash if user else None, password, method):
+        raise MiraError(401, "Incorrect email or password", "INVALID_CREDENTIALS")
+    if not user.is_active:
+        raise MiraError(401, "This account is disabled", "INVALID_CREDENTIALS")
+    return _token_response(user)
+
+
+def refresh(token: str) -> dict[str, Any]:
+    """Rotate a refresh token. Presenting one already rotated revokes its whole family."""
+    row = db.session.scalar(
+        db.select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(token))
+    )
+    now = utcnow()
+    if row is None:
+        raise MiraError(401, "Invalid refresh token", "INVALID_REFRESH_TOKEN")
+    if row.revoked_at is not None:
+        _revoke_family(row.family_id, now)
+        db.session.commit()
+        raise MiraError(401, "Refresh token was already used or revoked", "INVALID_REFRESH_TOKEN")
+    if row.expires_at <= now:
+        raise MiraError(401, "Refresh token expired", "INVALID_REFRESH_TOKEN")
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise MiraError(401, "Invalid refresh token", "INVALID_REFRESH_TOKEN")
+    # Conditional update: of two concurrent refreshes with the same token, only one rotates.
+    rotated = db.session.execute(
+        db.update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+    if rotated != 1:
+        db.session.rollback()
+        raise MiraError(401, "Refresh token was already used or revoked", "INVALID_REFRESH_TOKEN")
+    return _token_response(user, family_id=row.family_id)
+
+
+def _revoke_family(family_id: uuid.UUID, now) -> None:
+    db.session.execute(
+        db.update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def logout(token: str) -> None:
+    """Revoke the session the token belongs to; unknown tokens are ignored (idempotent)."""
+    row = db.session.scalar(
+        db.select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(token))
+    )
+    if row is not None:
+        _revoke_family(row.family_id, utcnow())
+        db.session.commit()
+
+
+def me(user: User) -> dict[str, Any]:
+    rows = db.session.execute(
+        db.select(Network.id, Network.name, Membership.role)
+        .join(Membership, Membership.network_id == Network.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Network.created_at)
+    ).all()
+    return {
+        "id": user.id,
+        "email": user.email,
+        "has_password": user.password_hash is not None,
+        "is_active": user.is_active,
+        "default_network_id": user.default_network_id,
+        "created_at": user.created_at,
+        "networks": [{"id": r.id, "name": r.name, "role": r.role} for r in rows],
+    }
+
+
+def delete_user(user: User) -> None:
+    """Delete the user and every network in which they are the only owner."""
+    owned = db.session.scalars(
+        db.select(Membership.network_id).where(
+            Membership.user_id == user.id, Membership.role == "owner"
+        )
+    ).all()
+    for network_id in owned:
+        other_owners = db.session.scalar(
+            db.select(db.func.count())
+            .select_from(Membership)
+            .where(
+                Membership.network_id == network_id,
+                Membership.role == "owner",
+                Membership.user_id != user.id,
+            )
+        )
+        if not other_owners:
+            networks.delete_network_rows(network_id)
+    db.session.delete(user)
+    db.session.commit()
+
+
+# Device keys ---------------------------------------------------------------------------------
+
+
+def create_device_key(network_id: uuid.UUID, name: str, user: User | None) -> dict[str, Any]:
+    key = new_device_key()
+    row = DeviceKey(
+        network_id=network_id,
+        name=name,
+        key_hash=sha256_hex(key),
+        prefix=key[:12],
+        created_by=user.id if user else None,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return {
+        "id": row.id,
+        "name": row.name,
+        "key": key,
+        "prefix": row.prefix,
+        "created_at": row.created_at,
+        "last_used_at": None,
+    }
+
+
+def list_device_keys(network_id: uuid.UUID, limit: int, offset: int):
+    query = db.select(DeviceKey).where(DeviceKey.network_id == network_id)
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(DeviceKey.created_at.desc()).limit(limit).offset(offset)
+    ).all()
+    return rows, total
+
+
+def delete_device_key(network_id: uuid.UUID, key_id: uuid.UUID) -> None:
+    db.session.execute(
+        db.delete(DeviceKey).where(DeviceKey.network_id == network_id, DeviceKey.id == key_id)
+    )
+    db.session.commit()
+
+
+def get_device_key(network_id: uuid.UUID, key_id: uuid.UUID) -> DeviceKey:
+    row = db.session.scalar(
+        db.select(DeviceKey).where(DeviceKey.network_id == network_id, DeviceKey.id == key_id)
+    )
+    if row is None:
+        raise not_found("Device key")
+    return row

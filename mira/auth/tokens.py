@@ -1,0 +1,58 @@
+"""Access tokens (JWT), refresh tokens and device keys: creation and verification, no HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+DEVICE_KEY_PREFIX = "mira_dk_"
+JWT_ALGORITHM = "HS256"
+
+
+class InvalidToken(Exception):
+    """The credential is missing, malformed, expired or revoked."""
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def issue_access_token(user_id: uuid.UUID, secret: str, minutes: int) -> tuple[str, int]:
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(user_id),
+        "type": "access",
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes),
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM), minutes * 60
+
+
+def read_access_token(token: str, secret: str) -> uuid.UUID:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("Access token expired") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("Invalid access token") from exc
+    if claims.get("type") != "access":
+        raise InvalidToken("Invalid access token")
+    try:
+        return uuid.UUID(claims["sub"])
+    except (ValueError, TypeError) as exc:
+        raise InvalidToken("Invalid access token") from exc
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def new_device_key() -> str:
+    return DEVICE_KEY_PREFIX + secrets.token_urlsafe(32)

@@ -1,0 +1,113 @@
+"""Settings from the environment, with an embedded default that needs nothing running."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration cannot work (e.g. production without a secret)."""
+
+
+def _env(name: str, default: Any = None) -> Any:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, default))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(_env(name, default))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(env: str, instance_path: Path) -> str:
+    """Production must bring its own key; elsewhere one is made once and kept under instance/."""
+    key = _env("SECRET_KEY")
+    if key:
+        return key
+    if env == "production":
+        raise ConfigError(
+            "SECRET_KEY is not set. In production (MIRA_ENV=production) Mira refuses to start "
+            "without it: set SECRET_KEY to a long random string."
+        )
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept postgres:// (Heroku style) and a bare postgresql://; Mira's driver is psycopg2."""
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg2://" + url[len(plain) :]
+    return url
+
+
+def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read every setting Mira knows from the environment."""
+    instance = Path(instance_path)
+    env = _env("MIRA_ENV", "development")
+    redis_url = _env("REDIS_URL")
+    database_url = normalise_db_url(_env("DATABASE_URL", f"sqlite:///{instance / 'mira.db'}"))
+    cors = _env("CORS_ORIGINS", "*")
+    return {
+        "MIRA_ENV": env,
+        "SECRET_KEY": _secret_key(env, instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "MIRA_QUEUE": _env("MIRA_QUEUE", "rq" if redis_url else "inline"),
+        "MIRA_QUEUE_NAME": _env("MIRA_QUEUE_NAME", "mira"),
+        "MIRA_INLINE_WORKERS": _env_int("MIRA_INLINE_WORKERS", 1),
+        "MIRA_STORAGE_URL": _env("MIRA_STORAGE_URL", str(instance / "audio")),
+        "CORS_ORIGINS": [o.strip() for o in cors.split(",") if o.strip()],
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO").upper(),
+        "MIRA_ACCESS_TOKEN_MINUTES": _env_int("MIRA_ACCESS_TOKEN_MINUTES", 15),
+        "MIRA_REFRESH_TOKEN_DAYS": _env_int("MIRA_REFRESH_TOKEN_DAYS", 30),
+        "MIRA_PASSWORD_HASH": _env("MIRA_PASSWORD_HASH", "scrypt"),
+        "MIRA_AUTH_RATE_LIMIT": _env("MIRA_AUTH_RATE_LIMIT", "20 per minute"),
+        "RATELIMIT_ENABLED": _env_bool("MIRA_RATE_LIMITS", True),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "MAX_CONTENT_LENGTH": _env_int("MIRA_MAX_UPLOAD_MB", 25) * 1024 * 1024,
+        "MIRA_MAX_AUDIO_SECONDS": _env_float("MIRA_MAX_AUDIO_SECONDS", 600.0),
+        "MIRA_CONVERSATION_GAP_S": _env_float("MIRA_CONVERSATION_GAP_S", 300.0),
+        "MIRA_SPEAKER_CHANGE_GAP_S": _env_float("MIRA_SPEAKER_CHANGE_GAP_S", 150.0),
+        "MIRA_EVENTS_MAX_WAIT_S": _env_float("MIRA_EVENTS_MAX_WAIT_S", 25.0),
+        "MIRA_EVENTS_POLL_S": _env_float("MIRA_EVENTS_POLL_S", 0.25),
+        "MIRA_MAX_TEXT_LENGTH": _env_int("MIRA_MAX_TEXT_LENGTH", 10_000),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Mira",
+        "API_VERSION": "1.0.0",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": _env(
+            "MIRA_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+        ),
+        "OPENAPI_REDOC_PATH": "/redoc",
+        "OPENAPI_REDOC_URL": _env(
+            "MIRA_REDOC_URL", "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js"
+        ),
+        "JSON_SORT_KEYS": False,
+    }

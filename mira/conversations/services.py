@@ -1,0 +1,111 @@
+"""Conversations: interactions of a network grouped by time and speakers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from mira.conversations.models import Conversation
+from mira.errors import not_found
+from mira.events import services as events
+from mira.extensions import db
+from mira.interactions.models import Interaction
+
+
+def get(network_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
+    conversation = db.session.scalar(
+        db.select(Conversation).where(
+            Conversation.network_id == network_id, Conversation.id == conversation_id
+        )
+    )
+    if conversation is None:
+        raise not_found("Conversation")
+    return conversation
+
+
+def as_dicts(conversations: list[Conversation]) -> list[dict[str, Any]]:
+    ids = [c.id for c in conversations]
+    counts = (
+        dict(
+            db.session.execute(
+                db.select(Interaction.conversation_id, db.func.count())
+                .where(Interaction.conversation_id.in_(ids))
+                .group_by(Interaction.conversation_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    return [
+        {
+            "id": c.id,
+            "network_id": c.network_id,
+            "title": c.title,
+            "topic_summary": c.topic_summary,
+            "context_summary": c.context_summary,
+            "started_at": c.started_at,
+            "ended_at": c.ended_at,
+            "is_active": c.is_active,
+            "participants": sorted(p.id for p in c.participants),
+            "interaction_count": counts.get(c.id, 0),
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+        }
+        for c in conversations
+    ]
+
+
+def as_dict(conversation: Conversation) -> dict[str, Any]:
+    return as_dicts([conversation])[0]
+
+
+def event_data(conversation: Conversation) -> dict[str, Any]:
+    from mira.conversations.schemas import ConversationSchema
+
+    return ConversationSchema().dump(as_dict(conversation))
+
+
+def list_conversations(network_id: uuid.UUID, limit: int, offset: int):
+    query = db.select(Conversation).where(Conversation.network_id == network_id)
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(Conversation.started_at.desc(), Conversation.id).limit(limit).offset(offset)
+    ).all()
+    return as_dicts(list(rows)), total
+
+
+def update(network_id: uuid.UUID, conversation_id: uuid.UUID, changes: dict[str, Any]):
+    conversation = get(network_id, conversation_id)
+    for key in ("title", "topic_summary"):
+        if key in changes:
+            setattr(conversation, key, changes[key])
+    db.session.flush()
+    events.record(network_id, "conversation.updated", event_data(conversation))
+    db.session.commit()
+    return conversation
+
+
+def delete(network_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
+    """Delete a conversation with its interactions (their ids are reported as events)."""
+    conversation = db.session.scalar(
+        db.select(Conversation).where(
+            Conversation.network_id == network_id, Conversation.id == conversation_id
+        )
+    )
+    if conversation is None:
+        return
+    doomed = db.session.scalars(
+        db.select(Interaction.id).where(
+            Interaction.network_id == network_id, Interaction.conversation_id == conversation_id
+        )
+    ).all()
+    db.session.execute(
+        db.delete(Interaction).where(
+            Interaction.network_id == network_id, Interaction.conversation_id == conversation_id
+        )
+    )
+    db.session.delete(conversation)
+    for interaction_id in doomed:
+        events.record(network_id, "interaction.deleted", {"id": str(interaction_id)})
+    events.record(network_id, "conversation.deleted", {"id": str(conversation_id)})
+    db.session.commit()

@@ -1,0 +1,135 @@
+"""Interactions: what was said (or typed) in a network, by whom, when."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from mira.conversations.models import Conversation
+from mira.errors import not_found
+from mira.events import services as events
+from mira.extensions import db
+from mira.interactions.models import Interaction
+from mira.persons.models import Person
+from mira.types import utcnow
+
+
+def get(network_id: uuid.UUID, interaction_id: uuid.UUID) -> Interaction:
+    interaction = db.session.scalar(
+        db.select(Interaction).where(
+            Interaction.network_id == network_id, Interaction.id == interaction_id
+        )
+    )
+    if interaction is None:
+        raise not_found("Interaction")
+    return interaction
+
+
+def event_data(interaction: Interaction) -> dict[str, Any]:
+    from mira.interactions.schemas import InteractionSchema
+
+    return InteractionSchema().dump(interaction)
+
+
+def _filtered(network_id: uuid.UUID, filters: dict[str, Any]):
+    query = db.select(Interaction).where(Interaction.network_id == network_id)
+    if filters.get("person_id"):
+        query = query.where(Interaction.person_id == filters["person_id"])
+    conversation_ids = list(filters.get("conversation_ids") or [])
+    if filters.get("conversation_id"):
+        conversation_ids.append(filters["conversation_id"])
+    if conversation_ids and filters.get("orphans_only"):
+        # Both given: those conversations plus the interactions outside any conversation.
+        query = query.where(
+            Interaction.conversation_id.in_(conversation_ids)
+            | Interaction.conversation_id.is_(None)
+        )
+    elif conversation_ids:
+        query = query.where(Interaction.conversation_id.in_(conversation_ids))
+    elif filters.get("orphans_only"):
+        query = query.where(Interaction.conversation_id.is_(None))
+    if filters.get("since"):
+        query = query.where(Interaction.timestamp >= filters["since"])
+    if filters.get("until"):
+        query = query.where(Interaction.timestamp <= filters["until"])
+    if filters.get("q"):
+        escaped = filters["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Interaction.text.ilike(f"%{escaped}%", escape="\\"))
+    return query
+
+
+def list_interactions(
+    network_id: uuid.UUID,
+    filters: dict[str, Any],
+    limit: int,
+    offset: int,
+    oldest_first: bool = False,
+):
+    query = _filtered(network_id, filters)
+    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
+    order = (
+        (Interaction.timestamp, Interaction.id)
+        if oldest_first
+        else (Interaction.timestamp.desc(), Interaction.id.desc())
+    )
+    rows = db.session.scalars(query.order_by(*order).limit(limit).offset(offset)).all()
+    return rows, total
+
+
+def _check_refs(network_id: uuid.UUID, person_id, conversation_id) -> None:
+    """Referenced persons and conversations must belong to the same network."""
+    if person_id is not None and not db.session.scalar(
+        db.select(Person.id).where(Person.network_id == network_id, Person.id == person_id)
+    ):
+        raise not_found("Person")
+    if conversation_id is not None and not db.session.scalar(
+        db.select(Conversation.id).where(
+            Conversation.network_id == network_id, Conversation.id == conversation_id
+        )
+    ):
+        raise not_found("Conversation")
+
+
+def create_text(network_id: uuid.UUID, body: dict[str, Any]) -> Interaction:
+    person_id = body.get("person_id")
+    conversation_id = body.get("conversation_id")
+    _check_refs(network_id, person_id, conversation_id)
+    interaction = Interaction(
+        network_id=network_id,
+        text=body.get("text") or body.get("content"),
+        person_id=person_id,
+        conversation_id=conversation_id,
+        interaction_type=body["interaction_type"],
+        meta=body.get("metadata") or {},
+        timestamp=body.get("timestamp") or utcnow(),
+    )
+    db.session.add(interaction)
+    db.session.flush()
+    events.record(network_id, "interaction.created", event_data(interaction))
+    db.session.commit()
+    return interaction
+
+
+def update(network_id: uuid.UUID, interaction_id: uuid.UUID, changes: dict[str, Any]):
+    interaction = get(network_id, interaction_id)
+    _check_refs(network_id, changes.get("person_id"), changes.get("conversation_id"))
+    for key in ("text", "person_id", "conversation_id"):
+        if key in changes:
+            setattr(interaction, key, changes[key])
+    if "metadata" in changes:
+        interaction.meta = {**(interaction.meta or {}), **changes["metadata"]}
+    db.session.flush()
+    events.record(network_id, "interaction.updated", event_data(interaction))
+    db.session.commit()
+    return interaction
+
+
+def delete(network_id: uuid.UUID, interaction_id: uuid.UUID) -> None:
+    deleted = db.session.execute(
+        db.delete(Interaction).where(
+            Interaction.network_id == network_id, Interaction.id == interaction_id
+        )
+    ).rowcount
+    if deleted:
+        events.record(network_id, "interaction.deleted", {"id": str(interaction_id)})
+    db.session.commit()

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mira.extensions import db
+from mira.types import JSONType, UTCDateTime, created_at_column, uuid_pk
+
+JOB_KINDS = ("analyze", "enroll", "inference")
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "superseded")
+JOB_STAGES = (
+    "decode",
+    "quality",
+    "denoise",
+    "vad",
+    "speaker",
+    "transcribe",
+    "conversation",
+    "assistant",
+    "done",
+)
+
+
+class Job(db.Model):
+    """The source of truth for background work; the queue only carries its id."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_network_created", "network_id", "created_at"),
+        Index("ix_jobs_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    network_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("networks.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    stage: Mapped[str | None] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    client_id: Mapped[str | None] = mapped_column(String(128))
+    superseded_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = created_at_column()
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,28 @@
+"""Every model, imported in one place so Alembic and the app see the whole schema."""
+
+from mira.actions.models import Action
+from mira.auth.models import DeviceKey, RefreshToken, User
+from mira.conversations.models import Conversation, conversation_participants
+from mira.events.models import Event
+from mira.interactions.models import Interaction
+from mira.jobs.models import Job
+from mira.networks.models import Membership, Network
+from mira.persons.models import Person, VoiceSample
+from mira.service.models import Client
+
+__all__ = [
+    "Action",
+    "Client",
+    "Conversation",
+    "DeviceKey",
+    "Event",
+    "Interaction",
+    "Job",
+    "Membership",
+    "Network",
+    "Person",
+    "RefreshToken",
+    "User",
+    "VoiceSample",
+    "conversation_participants",
+]

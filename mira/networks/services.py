@@ -1,0 +1,168 @@
+"""Networks (tenants) and their members."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from mira.auth.models import User
+from mira.errors import MiraError, not_found
+from mira.extensions import db
+from mira.networks.models import Membership, Network
+
+
+def _as_dict(network: Network, role: str | None) -> dict[str, Any]:
+    return {
+        "id": network.id,
+        "name": network.name,
+        "service_enabled": network.service_enabled,
+        "settings": network.settings or {},
+        "created_at": network.created_at,
+        "updated_at": network.updated_at,
+        "role": role,
+    }
+
+
+def create_network(user: User | None, name: str, commit: bool = True) -> Network:
+    network = Network(name=name, service_enabled=True, settings={})
+    db.session.add(network)
+    db.session.flush()
+    if user is not None:
+        db.session.add(Membership(network_id=network.id, user_id=user.id, role="owner"))
+    if commit:
+        db.session.commit()
+    return network
+
+
+def create_for_user(user: User, name: str) -> dict[str, Any]:
+    return _as_dict(create_network(user, name), "owner")
+
+
+def list_for_user(user: User, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    query = (
+        db.select(Network, Membership.role)
+        .join(Membership, Membership.network_id == Network.id)
+        .where(Membership.user_id == user.id)
+    )
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
+    rows = db.session.execute(
+        query.order_by(Network.created_at.desc(), Network.id).limit(limit).offset(offset)
+    ).all()
+    return [_as_dict(n, role) for n, role in rows], total
+
+
+def membership(user: User, network_id: uuid.UUID) -> tuple[Network, str]:
+    """The network and the caller's role in it; 404 when the caller is not a member."""
+    row = db.session.execute(
+        db.select(Network, Membership.role)
+        .join(Membership, Membership.network_id == Network.id)
+        .where(Network.id == network_id, Membership.user_id == user.id)
+    ).first()
+    if row is None:
+        raise not_found("Network")
+    return row[0], row[1]
+
+
+def _require_owner(role: str) -> None:
+    if role != "owner":
+        raise MiraError(403, "Only an owner of this network may do that", "FORBIDDEN")
+
+
+def get_for_user(user: User, network_id: uuid.UUID) -> dict[str, Any]:
+    network, role = membership(user, network_id)
+    return _as_dict(network, role)
+
+
+def update(user: User, network_id: uuid.UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    network, role = membership(user, network_id)
+    if "name" in changes:
+        network.name = changes["name"]
+    if "settings" in changes:
+        # Settings merge key by key; a null value removes a key.
+        merged = dict(network.settings or {})
+        for key, value in changes["settings"].items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        network.settings = merged
+    db.session.commit()
+    return _as_dict(network, role)
+
+
+def delete_network_rows(network_id: uuid.UUID) -> None:
+    """Delete a network; foreign keys cascade to everything it holds."""
+    db.session.execute(
+        db.update(User).where(User.default_network_id == network_id).values(default_network_id=None)
+    )
+    db.session.execute(db.delete(Network).where(Network.id == network_id))
+
+
+def delete(user: User, network_id: uuid.UUID) -> None:
+    try:
+        _network, role = membership(user, network_id)
+    except MiraError:
+        return  # already gone (or never visible): deletes are idempotent
+    _require_owner(role)
+    delete_network_rows(network_id)
+    db.session.commit()
+
+
+def _member_dict(user: User, m: Membership) -> dict[str, Any]:
+    return {"user_id": user.id, "email": user.email, "role": m.role, "joined_at": m.created_at}
+
+
+def add_member(user: User, network_id: uuid.UUID, email: str, role: str) -> dict[str, Any]:
+    _network, caller_role = membership(user, network_id)
+    _require_owner(caller_role)
+    member = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
+    if member is None:
+        raise MiraError(404, "No user with this email", "USER_NOT_FOUND")
+    existing = db.session.get(Membership, (network_id, member.id))
+    if existing is not None:
+        raise MiraError(409, "This user is already a member", "ALREADY_MEMBER")
+    row = Membership(network_id=network_id, user_id=member.id, role=role)
+    db.session.add(row)
+    if member.default_network_id is None:
+        member.default_network_id = network_id
+    db.session.commit()
+    return _member_dict(member, row)
+
+
+def list_members(user: User, network_id: uuid.UUID, limit: int, offset: int):
+    membership(user, network_id)
+    query = (
+        db.select(User, Membership)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.network_id == network_id)
+    )
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
+    rows = db.session.execute(
+        query.order_by(Membership.created_at, User.email).limit(limit).offset(offset)
+    ).all()
+    return [_member_dict(u, m) for u, m in rows], total
+
+
+def remove_member(user: User, network_id: uuid.UUID, member_id: uuid.UUID) -> None:
+    """Owners remove anyone; a member may remove only themselves (leave)."""
+    _network, role = membership(user, network_id)
+    if member_id != user.id:
+        _require_owner(role)
+    row = db.session.get(Membership, (network_id, member_id))
+    if row is None:
+        return
+    if row.role == "owner":
+        owners = db.session.scalar(
+            db.select(db.func.count())
+            .select_from(Membership)
+            .where(Membership.network_id == network_id, Membership.role == "owner")
+        )
+        if owners <= 1:
+            raise MiraError(409, "A network keeps at least one owner", "LAST_OWNER")
+    db.session.delete(row)
+    db.session.execute(
+        db.update(User)
+        .where(User.id == member_id, User.default_network_id == network_id)
+        .values(default_network_id=None)
+    )
+    db.session.commit()

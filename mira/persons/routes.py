@@ -1,0 +1,88 @@
+from flask.views import MethodView
+
+from mira.auth.scope import network_blueprint, parse_uuid, scope
+from mira.persons import services
+from mira.persons.schemas import (
+    MergeSchema,
+    PersonCreateSchema,
+    PersonListQuerySchema,
+    PersonPatchSchema,
+    PersonQuerySchema,
+    PersonSchema,
+    VoiceSampleSchema,
+)
+from mira.schemas import TOTAL_COUNT_HEADER, PageArgs, page_headers
+
+blp = network_blueprint("persons", __name__, "People Mira knows by voice")
+
+
+@blp.route("")
+class Persons(MethodView):
+    @blp.arguments(PersonListQuerySchema, location="query")
+    @blp.response(200, PersonSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    def get(self, query):
+        """Persons of the network, by index."""
+        items, total = services.list_persons(scope().network_id, **query)
+        return items, page_headers(total)
+
+    @blp.arguments(PersonCreateSchema)
+    @blp.response(201, PersonSchema)
+    def post(self, body):
+        """Create a named person, e.g. to enrol their voice before they first speak."""
+        return services.as_dict(services.create(scope().network_id, body["name"]))
+
+
+@blp.route("/<person_id>")
+class PersonItem(MethodView):
+    @blp.arguments(PersonQuerySchema, location="query")
+    @blp.response(200, PersonSchema)
+    def get(self, query, person_id):
+        person = services.get(scope().network_id, parse_uuid(person_id, "person_id"))
+        return services.as_dict(person, query["include_embedding"])
+
+    @blp.arguments(PersonPatchSchema, location="json_or_form")
+    @blp.response(200, PersonSchema)
+    def patch(self, body, person_id):
+        """Rename a person (JSON or form body)."""
+        person = services.update(scope().network_id, parse_uuid(person_id, "person_id"), body)
+        return services.as_dict(person)
+
+    @blp.response(204)
+    def delete(self, person_id):
+        """Delete a person and their voice data; their interactions are kept, unattributed."""
+        services.delete(scope().network_id, parse_uuid(person_id, "person_id"))
+
+
+@blp.route("/<person_id>/merge")
+class Merge(MethodView):
+    @blp.arguments(MergeSchema)
+    @blp.response(200, PersonSchema)
+    def post(self, body, person_id):
+        """Merge this person into another (interactions, samples and conversations move)."""
+        person = services.merge(
+            scope().network_id, parse_uuid(person_id, "person_id"), body["into"]
+        )
+        return services.as_dict(person)
+
+
+@blp.route("/<person_id>/voice-samples")
+class VoiceSamples(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, VoiceSampleSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    def get(self, page, person_id):
+        items, total = services.list_samples(
+            scope().network_id, parse_uuid(person_id, "person_id"), **page
+        )
+        return items, page_headers(total)
+
+
+@blp.route("/<person_id>/voice-samples/<sample_id>")
+class VoiceSampleItem(MethodView):
+    @blp.response(204)
+    def delete(self, person_id, sample_id):
+        """Delete one voice sample (its embedding and audio go with it)."""
+        services.delete_sample(
+            scope().network_id,
+            parse_uuid(person_id, "person_id"),
+            parse_uuid(sample_id, "sample_id"),
+        )

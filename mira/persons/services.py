@@ -1,0 +1,228 @@
+"""Persons of a network: the people Mira knows by voice, named or not yet."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from mira.actions.models import Action
+from mira.conversations.models import conversation_participants
+from mira.errors import MiraError, not_found
+from mira.events import services as events
+from mira.extensions import db
+from mira.interactions.models import Interaction
+from mira.persons.models import Person, VoiceSample
+
+
+def get(network_id: uuid.UUID, person_id: uuid.UUID) -> Person:
+    person = db.session.scalar(
+        db.select(Person).where(Person.network_id == network_id, Person.id == person_id)
+    )
+    if person is None:
+        raise not_found("Person")
+    return person
+
+
+def _counts(person_ids: Iterable[uuid.UUID]) -> tuple[dict, dict]:
+    ids = list(person_ids)
+    if not ids:
+        return {}, {}
+    interactions = dict(
+        db.session.execute(
+            db.select(Interaction.person_id, db.func.count())
+            .where(Interaction.person_id.in_(ids))
+            .group_by(Interaction.person_id)
+        ).all()
+    )
+    conversations = dict(
+        db.session.execute(
+            db.select(conversation_participants.c.person_id, db.func.count())
+            .where(conversation_participants.c.person_id.in_(ids))
+            .group_by(conversation_participants.c.person_id)
+        ).all()
+    )
+    return interactions, conversations
+
+
+def as_dicts(persons: list[Person], include_embedding: bool = False) -> list[dict[str, Any]]:
+    interactions, conversations = _counts(p.id for p in persons)
+    out = []
+    for p in persons:
+        item = {
+            "id": p.id,
+            "network_id": p.network_id,
+            "name": p.name,
+            "index": p.index,
+            "is_enrolled": p.is_enrolled,
+            "voice_sample_count": p.voice_sample_count,
+            "interaction_count": interactions.get(p.id, 0),
+            "conversation_count": conversations.get(p.id, 0),
+            "last_heard_at": p.last_heard_at,
+            "created_at": p.created_at,
+            "updated_at": p.updated_at,
+        }
+        if include_embedding:
+            item["voice_embedding"] = (
+                base64.b64encode(p.voice_embedding).decode() if p.voice_embedding else None
+            )
+        out.append(item)
+    return out
+
+
+def as_dict(person: Person, include_embedding: bool = False) -> dict[str, Any]:
+    return as_dicts([person], include_embedding)[0]
+
+
+def list_persons(network_id: uuid.UUID, limit: int, offset: int, include_embedding: bool):
+    query = db.select(Person).where(Person.network_id == network_id)
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(Person.index).limit(limit).offset(offset)).all()
+    return as_dicts(list(rows), include_embedding), total
+
+
+def create(network_id: uuid.UUID, name: str | None) -> Person:
+    """A new person with the network's next index (retried if a concurrent insert took it)."""
+    for _attempt in range(5):
+        next_index = (
+            db.session.scalar(
+                db.select(db.func.max(Person.index)).where(Person.network_id == network_id)
+            )
+            or 0
+        ) + 1
+        person = Person(network_id=network_id, name=name, index=next_index, voice_sample_count=0)
+        db.session.add(person)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            continue
+        events.record(network_id, "person.created", _event_data(person))
+        db.session.commit()
+        return person
+    raise MiraError(409, "Could not allocate a person index; try again", "CONFLICT")
+
+
+def _event_data(person: Person) -> dict[str, Any]:
+    from mira.persons.schemas import PersonSchema
+
+    return PersonSchema().dump(as_dict(person))
+
+
+def update(network_id: uuid.UUID, person_id: uuid.UUID, changes: dict[str, Any]) -> Person:
+    person = get(network_id, person_id)
+    if "name" in changes:
+        person.name = changes["name"]
+    db.session.flush()
+    events.record(network_id, "person.updated", _event_data(person))
+    db.session.commit()
+    return person
+
+
+def delete(network_id: uuid.UUID, person_id: uuid.UUID) -> None:
+    """Delete a person and their voice data; their interactions stay, unattributed."""
+    person = db.session.scalar(
+        db.select(Person).where(Person.network_id == network_id, Person.id == person_id)
+    )
+    if person is None:
+        return
+    db.session.execute(
+        db.update(Interaction)
+        .where(Interaction.network_id == network_id, Interaction.person_id == person_id)
+        .values(person_id=None)
+    )
+    db.session.delete(person)
+    events.record(network_id, "person.deleted", {"id": str(person_id)})
+    db.session.commit()
+
+
+def merge(network_id: uuid.UUID, source_id: uuid.UUID, target_id: uuid.UUID) -> Person:
+    """Move everything of `source` onto `target`, then remove `source`."""
+    if source_id == target_id:
+        raise MiraError(422, "Cannot merge a person into itself", errors={"into": ["Same person."]})
+    source = get(network_id, source_id)
+    target = get(network_id, target_id)
+    db.session.execute(
+        db.update(Interaction)
+        .where(Interaction.network_id == network_id, Interaction.person_id == source.id)
+        .values(person_id=target.id)
+    )
+    db.session.execute(
+        db.update(Action)
+        .where(Action.network_id == network_id, Action.person_id == source.id)
+        .values(person_id=target.id)
+    )
+    db.session.execute(
+        db.update(VoiceSample)
+        .where(VoiceSample.network_id == network_id, VoiceSample.person_id == source.id)
+        .values(person_id=target.id)
+    )
+    _move_participation(source.id, target.id)
+    target.voice_sample_count = db.session.scalar(
+        db.select(db.func.count())
+        .select_from(VoiceSample)
+        .where(VoiceSample.person_id == target.id)
+    )
+    if target.voice_embedding is None:
+        target.voice_embedding = source.voice_embedding
+    if source.last_heard_at and (
+        target.last_heard_at is None or source.last_heard_at > target.last_heard_at
+    ):
+        target.last_heard_at = source.last_heard_at
+    if target.name is None and source.name is not None:
+        target.name = source.name
+    db.session.delete(source)
+    db.session.flush()
+    events.record(
+        network_id, "person.deleted", {"id": str(source_id), "merged_into": str(target_id)}
+    )
+    events.record(network_id, "person.updated", _event_data(target))
+    db.session.commit()
+    return target
+
+
+def _move_participation(source_id: uuid.UUID, target_id: uuid.UUID) -> None:
+    cp = conversation_participants
+    already = db.select(cp.c.conversation_id).where(cp.c.person_id == target_id)
+    db.session.execute(
+        db.update(cp)
+        .where(cp.c.person_id == source_id, cp.c.conversation_id.not_in(already))
+        .values(person_id=target_id)
+    )
+    db.session.execute(db.delete(cp).where(cp.c.person_id == source_id))
+
+
+def list_samples(network_id: uuid.UUID, person_id: uuid.UUID, limit: int, offset: int):
+    get(network_id, person_id)
+    query = db.select(VoiceSample).where(
+        VoiceSample.network_id == network_id, VoiceSample.person_id == person_id
+    )
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(VoiceSample.created_at.desc()).limit(limit).offset(offset)
+    ).all()
+    return rows, total
+
+
+def delete_sample(network_id: uuid.UUID, person_id: uuid.UUID, sample_id: uuid.UUID) -> None:
+    person = get(network_id, person_id)
+    db.session.execute(
+        db.delete(VoiceSample).where(
+            VoiceSample.network_id == network_id,
+            VoiceSample.person_id == person_id,
+            VoiceSample.id == sample_id,
+        )
+    )
+    person.voice_sample_count = db.session.scalar(
+        db.select(db.func.count())
+        .select_from(VoiceSample)
+        .where(VoiceSample.person_id == person_id)
+    )
+    if person.voice_sample_count == 0:
+        person.voice_embedding = None
+    db.session.flush()
+    events.record(network_id, "person.updated", _event_data(person))
+    db.session.commit()

@@ -1,0 +1,146 @@
+from flask import request
+from flask.views import MethodView
+
+from mira.auth import services as auth_services
+from mira.auth.scope import (
+    device_route,
+    network_blueprint,
+    owner_only,
+    parse_uuid,
+    scope,
+)
+from mira.schemas import TOTAL_COUNT_HEADER, MessageSchema, PageArgs, page_headers
+from mira.service import services
+from mira.service.schemas import (
+    ClientCreateSchema,
+    ClientRegisterSchema,
+    ClientRenameSchema,
+    ClientSchema,
+    DeviceKeyCreateSchema,
+    DeviceKeySchema,
+    NewDeviceKeySchema,
+    RegisteredSchema,
+    ServiceInfoSchema,
+    ServiceStatusSchema,
+)
+
+blp = network_blueprint("service", __name__, "Clients, device keys and the listening switch")
+
+
+def _check_client_id(client_id: str) -> str:
+    if not 1 <= len(client_id) <= 128:
+        from mira.errors import MiraError
+
+        raise MiraError(
+            422, "client_id must be 1 to 128 characters", errors={"client_id": ["Length 1-128."]}
+        )
+    return client_id
+
+
+@blp.route("/info")
+class Info(MethodView):
+    @device_route
+    @blp.response(200, ServiceInfoSchema)
+    def get(self):
+        """The network's state, its connected clients and its queue."""
+        return services.service_info(scope().network)
+
+
+@blp.route("/client/register/<client_id>")
+class Register(MethodView):
+    @device_route
+    @blp.arguments(ClientRegisterSchema(partial=True), required=False)
+    @blp.response(200, RegisteredSchema)
+    def post(self, body, client_id):
+        """Register (or refresh) a client of the network."""
+        metadata = dict(body.get("metadata") or {})
+        for key in ("local_ip_address", "external_ip_address"):
+            if body.get(key):
+                metadata[key] = body[key]
+        return services.register_client(
+            scope().network_id, _check_client_id(client_id), metadata, request.remote_addr
+        )
+
+
+@blp.route("/client/deregister/<client_id>")
+class Deregister(MethodView):
+    @device_route
+    @blp.response(200, MessageSchema)
+    def delete(self, client_id):
+        """Remove a client; 404 when it is not registered."""
+        return services.deregister_client(scope().network_id, client_id)
+
+
+@blp.route("/clients")
+class Clients(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, ClientSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    def get(self, page):
+        items, total = services.list_clients(scope().network_id, **page)
+        return items, page_headers(total)
+
+    @blp.arguments(ClientCreateSchema)
+    @blp.response(201, ClientSchema)
+    def post(self, body):
+        """Add a client; the server picks an id when none is given. 409 when the id is taken."""
+        return services.create_client(
+            scope().network_id, body.get("client_id"), body["metadata"], request.remote_addr
+        )
+
+
+@blp.route("/clients/<client_id>")
+class ClientItem(MethodView):
+    @blp.arguments(ClientRenameSchema)
+    @blp.response(200, ClientSchema)
+    def patch(self, body, client_id):
+        """Rename a client."""
+        return services.rename_client(scope().network_id, client_id, body["client_id"])
+
+    @blp.response(204)
+    def delete(self, client_id):
+        services.delete_client(scope().network_id, client_id)
+
+
+@blp.route("/enable")
+class Enable(MethodView):
+    @blp.response(200, ServiceStatusSchema)
+    def patch(self):
+        """Start listening: audio uploads are accepted again."""
+        return services.set_enabled(scope().network, True)
+
+
+@blp.route("/disable")
+class Disable(MethodView):
+    @blp.response(200, ServiceStatusSchema)
+    def patch(self):
+        """Stop listening: audio uploads answer 503 until enabled."""
+        return services.set_enabled(scope().network, False)
+
+
+@blp.route("/keys")
+class Keys(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, DeviceKeySchema(many=True), headers=TOTAL_COUNT_HEADER)
+    def get(self, page):
+        items, total = auth_services.list_device_keys(scope().network_id, **page)
+        return items, page_headers(total)
+
+    @owner_only
+    @blp.arguments(DeviceKeyCreateSchema)
+    @blp.response(201, NewDeviceKeySchema)
+    def post(self, body):
+        """Create a device key (owners only); the key is shown only in this answer."""
+        return auth_services.create_device_key(scope().network_id, body["name"], scope().user)
+
+
+@blp.route("/keys/<key_id>")
+class KeyItem(MethodView):
+    @blp.response(200, DeviceKeySchema)
+    def get(self, key_id):
+        return auth_services.get_device_key(scope().network_id, parse_uuid(key_id, "key_id"))
+
+    @owner_only
+    @blp.response(204)
+    def delete(self, key_id):
+        """Revoke a device key (owners only)."""
+        auth_services.delete_device_key(scope().network_id, parse_uuid(key_id, "key_id"))

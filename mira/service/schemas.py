@@ -1,0 +1,89 @@
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from mira.schemas import Timestamp, name_field
+
+CLIENT_ID_FIELD = {"validate": validate.Length(min=1, max=128)}
+
+
+class StreamStateSchema(Schema):
+    score = fields.Float(allow_none=True)
+    is_best = fields.Boolean()
+
+
+class ClientSchema(Schema):
+    client_id = fields.String()
+    ip = fields.String(allow_none=True)
+    connected_at = Timestamp()
+    last_seen = Timestamp()
+    metadata = fields.Dict(attribute="meta")
+    stream = fields.Nested(StreamStateSchema)
+
+
+class ClientRegisterSchema(Schema):
+    """Older clients send their addresses at the top level; they are kept in metadata."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    metadata = fields.Dict(load_default=None, allow_none=True)
+    local_ip_address = fields.String(validate=validate.Length(max=64))
+    external_ip_address = fields.String(validate=validate.Length(max=64))
+
+
+class ClientCreateSchema(Schema):
+    client_id = fields.String(**CLIENT_ID_FIELD)
+    metadata = fields.Dict(load_default=dict)
+
+
+class ClientRenameSchema(Schema):
+    client_id = fields.String(required=True, **CLIENT_ID_FIELD)
+
+
+class RegisteredSchema(Schema):
+    message = fields.String()
+    client = fields.Nested(ClientSchema)
+
+
+class ConnectedClientSchema(Schema):
+    ip = fields.String(allow_none=True)
+    connected_at = Timestamp()
+    last_seen = Timestamp()
+    metadata = fields.Dict()
+
+
+class QueueCountsSchema(Schema):
+    queued = fields.Integer()
+    running = fields.Integer()
+    failed = fields.Integer()
+
+
+class ServiceInfoSchema(Schema):
+    network_id = fields.UUID()
+    name = fields.String()
+    service_enabled = fields.Boolean()
+    connected_clients = fields.Dict(
+        keys=fields.String(), values=fields.Nested(ConnectedClientSchema)
+    )
+    queue = fields.Nested(QueueCountsSchema)
+    version = fields.String()
+
+
+class ServiceStatusSchema(Schema):
+    message = fields.String()
+    service_enabled = fields.Boolean()
+
+
+class DeviceKeyCreateSchema(Schema):
+    name = name_field(required=True)
+
+
+class DeviceKeySchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    prefix = fields.String()
+    created_at = Timestamp()
+    last_used_at = Timestamp(allow_none=True)
+
+
+class NewDeviceKeySchema(DeviceKeySchema):
+    key = fields.String(metadata={"description": "Shown only in this response"})

@@ -1,0 +1,108 @@
+"""Stream quality: how well one microphone heard an utterance, scored 0–100.
+
+The formulas and weights are the older Mira's (kept on purpose: clients compare scores across
+versions); see API.md "Streams" for the reference values the tests pin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from mira.audio import SAMPLE_RATE
+
+WEIGHTS = {"snr": 0.3, "clarity": 0.3, "volume": 0.1, "location": 0.15, "rssi": 0.15}
+SPEECH_BAND_HZ = (300.0, 3400.0)
+DEFAULT_LOCATION_ACCURACY_M = 100.0
+
+
+@dataclass(frozen=True)
+class QualityMetrics:
+    snr_db: float
+    clarity: float
+    rms: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in asdict(self).items()}
+
+
+def snr_db(audio: np.ndarray) -> float:
+    """Signal power over the power of the quietest fifth of ten windows, in dB (≥ 0)."""
+    n = len(audio)
+    if n == 0:
+        return 0.0
+    signal_power = float(np.var(audio))
+    if signal_power <= 0:
+        return 0.0
+    window = n // 10
+    if window < 100:
+        noise_power = 0.1 * signal_power
+    else:
+        powers = sorted(float(np.var(audio[i : i + window])) for i in range(0, n - window, window))
+        quietest = powers[: max(1, len(powers) // 5)]
+        noise_power = float(np.mean(quietest))
+        if noise_power <= 0:
+            noise_power = 0.01 * signal_power
+    return max(0.0, 10.0 * float(np.log10(signal_power / noise_power)))
+
+
+def clarity(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float:
+    """Share of power in the speech band and how un-flat that band is, 0–100."""
+    from scipy.signal import welch
+
+    n = len(audio)
+    if n < 2:
+        return 0.0
+    nperseg = min(1024, n // 4) if n > 256 else n // 2
+    nperseg = min(max(nperseg, 64), n)
+    freqs, psd = welch(audio, fs=sample_rate, nperseg=nperseg)
+    total = float(np.sum(psd))
+    band = (freqs >= SPEECH_BAND_HZ[0]) & (freqs <= SPEECH_BAND_HZ[1])
+    band_psd = psd[band]
+    ratio = float(np.sum(band_psd)) / total if total > 0 else 0.0
+    if band_psd.size and np.any(band_psd > 0):
+        geometric = float(np.exp(np.mean(np.log(band_psd + 1e-10))))
+        flatness = geometric / (float(np.mean(band_psd)) + 1e-10)
+        clarity_factor = 1.0 - flatness
+    else:
+        clarity_factor = 0.0
+    return float(np.clip((0.7 * ratio + 0.3 * clarity_factor) * 100.0, 0.0, 100.0))
+
+
+def measure(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> QualityMetrics:
+    audio = np.asarray(audio, dtype=np.float64)
+    rms = float(np.sqrt(np.mean(audio**2))) if audio.size else 0.0
+    return QualityMetrics(snr_db=snr_db(audio), clarity=clarity(audio, sample_rate), rms=rms)
+
+
+def location_score(location: dict[str, Any] | None) -> float:
+    if not location:
+        return 100.0
+    accuracy = location.get("accuracy")
+    accuracy = DEFAULT_LOCATION_ACCURACY_M if accuracy is None else float(accuracy)
+    return max(0.0, 100.0 - accuracy / 10.0)
+
+
+def rssi_score(rssi: float | None) -> float:
+    if rssi is None:
+        return 100.0
+    return (min(max(float(rssi), -90.0), -30.0) + 90.0) / 60.0 * 100.0
+
+
+def overall_score(
+    metrics: QualityMetrics,
+    location: dict[str, Any] | None = None,
+    rssi: float | None = None,
+) -> float:
+    """The weighted score clients see (0–100)."""
+    parts = {
+        "snr": min(100.0, metrics.snr_db / 30.0 * 100.0),
+        "clarity": metrics.clarity,
+        "volume": min(100.0, metrics.rms * 1000.0),
+        "location": location_score(location),
+        "rssi": rssi_score(rssi),
+    }
+    total = sum(WEIGHTS[name] * value for name, value in parts.items())
+    return float(np.clip(total, 0.0, 100.0))

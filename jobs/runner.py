@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+import time
 from collections.abc import Callable
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 
 log = logging.getLogger("mira.jobs")
 
-# kind -> handler(job) ; handlers are imported lazily so the web process stays light.
-HANDLERS: dict[str, str] = {}
+# kind -> "module.function"; imported on first use so the web process stays light.
+HANDLERS: dict[str, str] = {
+    "analyze": "jobs.analyze_audio.run",
+}
 
 
 def _handler(kind: str) -> Callable | None:
-    import importlib
-
     target = HANDLERS.get(kind)
     if target is None:
         return None
@@ -24,6 +26,7 @@ def _handler(kind: str) -> Callable | None:
 
 
 def run_job(job_id: str) -> None:
+    """Claim the job, run its handler, record the outcome. Safe to call twice."""
     if not has_app_context():
         from mira import create_app
 
@@ -33,16 +36,31 @@ def run_job(job_id: str) -> None:
 
     job = services.claim(job_id)
     if job is None:
-        return  # finished already, or claimed by another worker
+        return  # finished already, or another worker holds it
     handler = _handler(job.kind)
     if handler is None:
         services.fail(job, f"No handler for jobs of kind '{job.kind}'", retry=False)
         return
+    started = time.perf_counter()
     try:
         result = handler(job)
-    except Exception as exc:
-        log.exception("job %s (%s) failed", job.id, job.kind)
-        services.fail(job, str(exc) or type(exc).__name__)
+    except services.JobFailure as exc:
+        log.info("job %s (%s) failed: %s", job.id, job.kind, exc)
+        services.fail(job, f"{exc.code}: {exc}", retry=False)
         return
-    services.succeed(job, result)
-    current_app.logger.debug("job %s done", job_id)
+    except Exception as exc:
+        log.exception("job %s (%s) crashed on attempt %s", job.id, job.kind, job.attempts)
+        from mira.extensions import db
+
+        db.session.rollback()
+        services.fail(job, f"{type(exc).__name__}: {exc}"[:500])
+        return
+    status = "superseded" if result and result.get("superseded_by") else "succeeded"
+    services.succeed(job, result, status=status)
+    log.info(
+        "job %s (%s) %s in %.0f ms",
+        job.id,
+        job.kind,
+        status,
+        (time.perf_counter() - started) * 1000,
+    )

@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from mira.networks.routes import blp as networks
     from mira.persons.routes import blp as persons
     from mira.service.routes import blp as service
+    from mira.streams.routes import blp as streams
 
     api.register_plain(health, "/")
     api.register_plain(auth, "/api/v1/auth", aliases=("/api/v2/auth",))
@@ -107,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
         (persons, "/persons"),
         (conversations, "/conversations"),
         (interactions, "/interactions"),
+        (streams, "/streams"),
         (actions, "/actions"),
         (jobs, "/jobs"),
         (events, "/events"),
@@ -122,6 +124,10 @@ def _register_request_hooks(app: Flask) -> None:
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
+        # g lives as long as the app context, which may span several requests (a test holding
+        # one open, a CLI command): the caller resolved for one request must not leak into the next.
+        g.pop("user", None)
+        g.pop("scope", None)
 
     @app.after_request
     def _finish(response):

@@ -95,6 +95,15 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_EVENTS_MAX_WAIT_S": _env_float("MIRA_EVENTS_MAX_WAIT_S", 25.0),
         "MIRA_EVENTS_POLL_S": _env_float("MIRA_EVENTS_POLL_S", 0.25),
         "MIRA_MAX_TEXT_LENGTH": _env_int("MIRA_MAX_TEXT_LENGTH", 10_000),
+        # Audio pipeline
+        "MIRA_DEDUP_WINDOW_MS": _env_int("MIRA_DEDUP_WINDOW_MS", 1500),
+        "MIRA_DENOISE": _env("MIRA_DENOISE", "highpass"),
+        "MIRA_VAD_AGGRESSIVENESS": _env_int("MIRA_VAD_AGGRESSIVENESS", 2),
+        "MIRA_UPLOAD_WAIT_MAX_S": _env_float("MIRA_UPLOAD_WAIT_MAX_S", 30.0),
+        "MIRA_SWEEP_QUEUED_S": _env_float("MIRA_SWEEP_QUEUED_S", 120.0),
+        "MIRA_SWEEP_HEARTBEAT_S": _env_float("MIRA_SWEEP_HEARTBEAT_S", 180.0),
+        "MIRA_SWEEP_EVERY_S": _env_float("MIRA_SWEEP_EVERY_S", 60.0),
+        "MIRA_S3_ENDPOINT_URL": _env("MIRA_S3_ENDPOINT_URL"),
         # flask-smorest / OpenAPI
         "API_TITLE": "Mira",
         "API_VERSION": "1.0.0",

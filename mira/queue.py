@@ -14,6 +14,7 @@ import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -64,15 +65,24 @@ def _run_in_context(app: Flask, job_id: str) -> None:
             log.exception("job %s crashed in the inline worker", job_id)
 
 
-def dispatch(job_id: uuid.UUID | str) -> None:
-    """Hand the (already committed) job to the configured backend."""
+def dispatch(job_id: uuid.UUID | str, delay_s: float = 0.0) -> None:
+    """Hand the (already committed) job to the configured backend, now or after `delay_s`."""
     app = current_app._get_current_object()
     backend = app.config["MIRA_QUEUE"]
     job_id = str(job_id)
     if backend == "rq":
-        rq_queue(app).enqueue(RUNNER, job_id, job_timeout=900, result_ttl=0, failure_ttl=86400)
+        options = {"job_timeout": 900, "result_ttl": 0, "failure_ttl": 86400}
+        if delay_s > 0:
+            rq_queue(app).enqueue_in(timedelta(seconds=delay_s), RUNNER, job_id, **options)
+        else:
+            rq_queue(app).enqueue(RUNNER, job_id, **options)
     elif backend == "inline":
-        _executor(app).submit(_run_in_context, app, job_id)
+        if delay_s > 0:
+            timer = threading.Timer(delay_s, _executor(app).submit, (_run_in_context, app, job_id))
+            timer.daemon = True
+            timer.start()
+        else:
+            _executor(app).submit(_run_in_context, app, job_id)
     elif backend == "sync":
         from jobs.runner import run_job
 

@@ -24,6 +24,8 @@ TEST_CONFIG = {
     # A cheap scrypt cost keeps hundreds of registrations fast; production uses the default.
     "MIRA_PASSWORD_HASH": "scrypt:1024:8:1",
     "MIRA_EVENTS_POLL_S": 0.05,
+    # Uploads wait out the dedup window before deciding; tests that need it set their own.
+    "MIRA_DEDUP_WINDOW_MS": 200,
 }
 
 

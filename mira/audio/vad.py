@@ -88,7 +88,7 @@ def find_speech(
     voiced = speech_frames(audio, aggressiveness, sample_rate)
     step = FRAME_MS / 1000
     runs: list[list[float]] = []
-    for index in np.flatnonzero(voiced):
+    for index in np.flatnonzero(voiced).tolist():  # Python ints: results reach SQL and JSON
         start, end = index * step, (index + 1) * step
         if runs and start - runs[-1][1] <= MERGE_GAP_S:
             runs[-1][1] = end

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mira.extensions import db
@@ -26,6 +26,8 @@ class Interaction(db.Model):
         Index("ix_interactions_network_timestamp", "network_id", "timestamp"),
         Index("ix_interactions_network_person", "network_id", "person_id", "timestamp"),
         Index("ix_interactions_network_conversation", "network_id", "conversation_id", "timestamp"),
+        # One job makes each speaker turn once, however often it runs.
+        UniqueConstraint("job_id", "turn_index"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -53,5 +55,9 @@ class Interaction(db.Model):
     job_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("jobs.id", ondelete="SET NULL"), index=True
     )
+    turn_index: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Offsets of this turn inside the uploaded audio (seconds).
+    start_s: Mapped[float | None] = mapped_column(Float)
+    end_s: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

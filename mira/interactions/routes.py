@@ -1,6 +1,6 @@
 from flask.views import MethodView
 
-from mira.auth.scope import network_blueprint, parse_uuid, scope
+from mira.auth.scope import device_route, network_blueprint, parse_uuid, scope
 from mira.interactions import services
 from mira.interactions.schemas import (
     InteractionCreateSchema,
@@ -8,7 +8,10 @@ from mira.interactions.schemas import (
     InteractionQuerySchema,
     InteractionSchema,
 )
+from mira.interactions.upload_views import UPLOAD_DOC, upload_response
+from mira.jobs.schemas import JobAcceptedSchema, JobSchema
 from mira.schemas import TOTAL_COUNT_HEADER, page_headers
+from mira.streams.schemas import UploadQuerySchema
 
 blp = network_blueprint("interactions", __name__, "What was said, by whom, when")
 
@@ -52,3 +55,20 @@ class InteractionItem(MethodView):
     def delete(self, interaction_id):
         """Delete (idempotent: deleting one already gone answers 204)."""
         services.delete(scope().network_id, parse_uuid(interaction_id, "interaction_id"))
+
+
+@blp.route("/register")
+class Register(MethodView):
+    @device_route
+    @blp.doc(**UPLOAD_DOC)
+    @blp.arguments(UploadQuerySchema, location="query")
+    @blp.response(202, JobAcceptedSchema)
+    @blp.alt_response(200, schema=JobSchema, description="Finished within `wait` seconds")
+    def post(self, query):
+        """Upload one utterance (multipart `audio` + `client_id`, or a raw body).
+
+        The audio is stored and its analysis job committed before the 202. Formats are
+        recognised by their bytes: WAV, FLAC, MP3, OGG/Opus, WebM, M4A, or headerless
+        s16le 16 kHz mono PCM. With `wait=N` the answer waits up to N s for the job.
+        """
+        return upload_response(query)

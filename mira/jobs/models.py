@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mira.extensions import db
@@ -32,6 +32,7 @@ class Job(db.Model):
     __table_args__ = (
         Index("ix_jobs_network_created", "network_id", "created_at"),
         Index("ix_jobs_status_created", "status", "created_at"),
+        Index("ix_jobs_network_dedup", "network_id", "dedup_start_ms"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -49,6 +50,12 @@ class Job(db.Model):
     timings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     client_id: Mapped[str | None] = mapped_column(String(128))
     superseded_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # When the utterance was heard (epoch ms): capture times, or the arrival ± half the
+    # dedup window. Uploads of one network whose intervals overlap are the same utterance.
+    dedup_start_ms: Mapped[int | None] = mapped_column(BigInteger)
+    dedup_end_ms: Mapped[int | None] = mapped_column(BigInteger)
+    score: Mapped[float | None] = mapped_column(Float)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = created_at_column()
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from mira import queue
@@ -11,6 +13,8 @@ from mira.events import services as events
 from mira.extensions import db
 from mira.jobs.models import Job
 from mira.types import utcnow
+
+log = logging.getLogger("mira.jobs")
 
 
 def get(network_id: uuid.UUID, job_id: uuid.UUID) -> Job:
@@ -47,9 +51,19 @@ def accepted(job: Job) -> dict[str, Any]:
     }
 
 
-def create(network_id: uuid.UUID, kind: str, payload: dict[str, Any], client_id=None) -> Job:
+def create(
+    network_id: uuid.UUID,
+    kind: str,
+    payload: dict[str, Any],
+    client_id: str | None = None,
+    job_id: uuid.UUID | None = None,
+    dedup: tuple[int, int] | None = None,
+) -> Job:
     """Commit the job row, then dispatch it: the database record exists before any message."""
     job = Job(
+        id=job_id or uuid.uuid4(),
+        dedup_start_ms=dedup[0] if dedup else None,
+        dedup_end_ms=dedup[1] if dedup else None,
         network_id=network_id,
         kind=kind,
         payload=payload,
@@ -63,8 +77,16 @@ def create(network_id: uuid.UUID, kind: str, payload: dict[str, Any], client_id=
     db.session.flush()
     events.record(network_id, "job.updated", event_data(job))
     db.session.commit()
-    queue.dispatch(job.id)
+    _dispatch_or_leave_for_sweeper(job)
     return job
+
+
+def _dispatch_or_leave_for_sweeper(job: Job, delay_s: float = 0.0) -> None:
+    """The job row is committed, so a queue outage loses nothing: the sweeper sends it later."""
+    try:
+        queue.dispatch(job.id, delay_s=delay_s)
+    except Exception:
+        log.warning("could not dispatch job %s; the sweeper will retry", job.id, exc_info=True)
 
 
 def retry(network_id: uuid.UUID, job_id: uuid.UUID) -> Job:
@@ -82,11 +104,22 @@ def retry(network_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     job.finished_at = None
     events.record(network_id, "job.updated", event_data(job))
     db.session.commit()
-    queue.dispatch(job.id)
+    _dispatch_or_leave_for_sweeper(job)
     return job
 
 
-# Used by the runner ---------------------------------------------------------------------------
+# Used by the runner and the sweeper ----------------------------------------------------------
+
+MAX_ATTEMPTS = 3
+BACKOFF_S = (2.0, 8.0)  # before the 2nd and the 3rd attempt
+
+
+class JobFailure(Exception):
+    """A failure that another attempt cannot fix (bad audio, missing person…)."""
+
+    def __init__(self, message: str, code: str = "JOB_FAILED"):
+        super().__init__(message)
+        self.code = code
 
 
 def claim(job_id: str) -> Job | None:
@@ -106,7 +139,27 @@ def claim(job_id: str) -> Job | None:
     return job
 
 
+def set_stage(job: Job, stage: str, progress: float, timings: dict | None = None) -> None:
+    """Progress and heartbeat in one write: a job whose heartbeat stops is re-run."""
+    job.stage = stage
+    job.progress = round(progress, 3)
+    job.heartbeat_at = utcnow()
+    if timings:
+        job.timings = {**(job.timings or {}), **timings}
+    db.session.commit()
+
+
 def fail(job: Job, error: str, retry: bool = True) -> None:
+    """Retry with backoff while attempts remain, then stay failed (retryable by hand)."""
+    if retry and job.attempts < MAX_ATTEMPTS:
+        delay = BACKOFF_S[min(job.attempts, len(BACKOFF_S)) - 1]
+        job.status = "queued"
+        job.error = error[:2000]
+        job.not_before = utcnow() + timedelta(seconds=delay)
+        events.record(job.network_id, "job.updated", event_data(job))
+        db.session.commit()
+        _dispatch_or_leave_for_sweeper(job, delay)
+        return
     job.status = "failed"
     job.error = error[:2000]
     job.finished_at = utcnow()
@@ -114,11 +167,55 @@ def fail(job: Job, error: str, retry: bool = True) -> None:
     db.session.commit()
 
 
-def succeed(job: Job, result: dict[str, Any] | None) -> None:
-    job.status = "succeeded"
+def succeed(job: Job, result: dict[str, Any] | None, status: str = "succeeded") -> None:
+    job.status = status
     job.stage = "done"
     job.progress = 1.0
+    job.error = None
     job.result = result or {}
     job.finished_at = utcnow()
+    if status == "superseded":
+        job.superseded_by = uuid.UUID(str(job.result["superseded_by"]))
     events.record(job.network_id, "job.updated", event_data(job))
     db.session.commit()
+
+
+def sweep(queued_after_s: float, heartbeat_after_s: float) -> dict[str, int]:
+    """Re-dispatch jobs whose message was lost or whose worker died.
+
+    Queued jobs older than `queued_after_s` are dispatched again (claiming is atomic, so a
+    duplicate message runs nothing); running jobs whose heartbeat is older than
+    `heartbeat_after_s` go back to the queue, or fail once their attempts are used up.
+    """
+    now = utcnow()
+    lost = db.session.scalars(
+        db.select(Job).where(
+            Job.status == "queued",
+            db.func.coalesce(Job.not_before, Job.created_at)
+            < now - timedelta(seconds=queued_after_s),
+        )
+    ).all()
+    for job in lost:
+        job.not_before = now  # wait another period before dispatching it yet again
+    dead = db.session.scalars(
+        db.select(Job).where(
+            Job.status == "running",
+            Job.heartbeat_at < now - timedelta(seconds=heartbeat_after_s),
+        )
+    ).all()
+    revived, failed = [], 0
+    for job in dead:
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status = "failed"
+            job.error = "The worker running this job stopped (attempts exhausted)"
+            job.finished_at = now
+            failed += 1
+        else:
+            job.status = "queued"
+            job.error = "The worker running this job stopped; retrying"
+            revived.append(job)
+        events.record(job.network_id, "job.updated", event_data(job))
+    db.session.commit()
+    for job in [*lost, *revived]:
+        _dispatch_or_leave_for_sweeper(job)
+    return {"requeued": len(lost), "revived": len(revived), "failed": failed}

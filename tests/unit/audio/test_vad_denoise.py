@@ -85,3 +85,8 @@ def test_denoise_modes():
     assert np.allclose(denoise(audio, "highpass"), high_pass(audio))
     with pytest.raises(ValueError):
         denoise(audio, "magic")
+
+
+def test_segments_hold_plain_floats():
+    report = find_speech(speech(0))
+    assert all(type(s.start_s) is float and type(s.end_s) is float for s in report.segments)

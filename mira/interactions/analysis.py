@@ -1,0 +1,132 @@
+"""The analysis job: stored upload → decoded audio → quality → denoise → speech → interaction.
+
+Every stage records its timing and a heartbeat. Running the job again after a crash produces
+the same interactions once (they are keyed by job and turn).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+
+from mira.events import services as events
+from mira.extensions import db
+from mira.interactions.models import Interaction
+from mira.jobs import services as jobs
+from mira.jobs.models import Job
+from mira.storage import BlobNotFound, blob_store
+
+STAGE_PROGRESS = {"decode": 0.1, "quality": 0.25, "denoise": 0.4, "vad": 0.55, "done": 1.0}
+
+
+class _Timer:
+    def __init__(self, job: Job):
+        self.job = job
+        self.timings: dict[str, float] = {}
+
+    def stage(self, name: str):
+        jobs.set_stage(self.job, name, STAGE_PROGRESS.get(name, self.job.progress))
+        self._name, self._started = name, time.perf_counter()
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.timings[f"{self._name}_ms"] = round((time.perf_counter() - self._started) * 1000, 1)
+        return False
+
+
+def analyze(job: Job) -> dict[str, Any]:
+    from mira.audio.decode import AudioError, decode
+    from mira.audio.denoise import denoise
+    from mira.audio.quality import measure
+    from mira.audio.vad import find_speech
+    from mira.streams import services as streams
+
+    cfg = current_app.config
+    timer = _Timer(job)
+    payload = job.payload or {}
+    with timer.stage("decode"):
+        try:
+            data = blob_store().get(payload["audio_key"])
+        except BlobNotFound as exc:
+            raise jobs.JobFailure("The stored audio is missing", "AUDIO_MISSING") from exc
+        try:
+            decoded = decode(data, max_seconds=cfg["MIRA_MAX_AUDIO_SECONDS"])
+        except AudioError as exc:
+            raise jobs.JobFailure(str(exc), exc.code) from exc
+    with timer.stage("quality"):
+        metrics = measure(decoded.samples)
+        score = streams.record_quality(job.network_id, job.client_id, metrics)
+        job.score = round(score, 3)
+        db.session.commit()
+    quality = {**metrics.as_dict(), "score": round(score, 3)}
+    with timer.stage("denoise"):
+        clean = denoise(decoded.samples, cfg["MIRA_DENOISE"])
+    with timer.stage("vad"):
+        speech = find_speech(clean, cfg["MIRA_VAD_AGGRESSIVENESS"])
+    base = {
+        "quality": quality,
+        "duration_s": round(decoded.duration_s, 3),
+        "speech_s": round(speech.speech_s, 3),
+        "format": decoded.source_format,
+    }
+    if not speech.has_speech:
+        jobs.set_stage(job, "done", 1.0, timer.timings)
+        return {**base, "interaction_ids": [], "no_speech": True}
+    streams.wait_for_late_duplicates(job, cfg["MIRA_DEDUP_WINDOW_MS"])
+    winner = streams.choose_stream(job)
+    if winner is not None:
+        jobs.set_stage(job, "done", 1.0, timer.timings)
+        return {**base, "interaction_ids": [], "superseded_by": str(winner)}
+    interaction = _record_interaction(job, decoded.duration_s, speech, quality)
+    jobs.set_stage(job, "done", 1.0, timer.timings)
+    return {
+        **base,
+        "interaction_ids": [str(interaction.id)],
+        "segments": [[s.start_s, s.end_s] for s in speech.segments],
+    }
+
+
+def _heard_at(job: Job) -> datetime:
+    start_ms = (job.payload or {}).get("captured_start_ms")
+    if start_ms is not None:
+        return datetime.fromtimestamp(start_ms / 1000, tz=UTC)
+    return job.created_at
+
+
+def _record_interaction(job: Job, duration_s: float, speech, quality) -> Interaction:
+    """One interaction per job (turn 0), created once even if the job runs again."""
+    existing = db.session.scalar(
+        db.select(Interaction).where(Interaction.job_id == job.id, Interaction.turn_index == 0)
+    )
+    if existing is not None:
+        return existing
+    interaction = Interaction(
+        id=uuid.uuid4(),
+        network_id=job.network_id,
+        text=None,
+        timestamp=_heard_at(job),
+        client_id=job.client_id,
+        interaction_type="audio",
+        duration_s=round(duration_s, 3),
+        audio_quality=quality,
+        meta=(job.payload or {}).get("metadata") or {},
+        audio_key=(job.payload or {}).get("audio_key"),
+        job_id=job.id,
+        turn_index=0,
+        start_s=speech.segments[0].start_s,
+        end_s=speech.segments[-1].end_s,
+    )
+    db.session.add(interaction)
+    db.session.flush()
+    from mira.interactions.services import event_data
+
+    events.record(job.network_id, "interaction.created", event_data(interaction))
+    db.session.commit()
+    return interaction

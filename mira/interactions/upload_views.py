@@ -1,0 +1,96 @@
+"""HTTP side of uploads: read multipart or raw bodies, answer 202 (or 200 with `wait`)."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from marshmallow import ValidationError
+
+from mira.auth.scope import scope
+from mira.errors import MiraError
+from mira.interactions import uploads
+from mira.jobs import services as jobs
+from mira.jobs.schemas import JobSchema
+from mira.schemas import Timestamp
+from mira.streams.schemas import optional_int
+
+RAW_TYPES = ("application/octet-stream", "audio/")
+UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["audio"],
+                    "properties": {
+                        "audio": {"type": "string", "format": "binary"},
+                        "client_id": {"type": "string", "maxLength": 128},
+                        "captured_at": {"type": "string", "format": "date-time"},
+                        "chunk_start_ms": {"type": "integer"},
+                        "chunk_end_ms": {"type": "integer"},
+                        "metadata": {"type": "string", "description": "A JSON object"},
+                    },
+                }
+            },
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+def _form_fields() -> dict:
+    form = request.form
+    try:
+        captured_at = (
+            Timestamp().deserialize(form["captured_at"]) if form.get("captured_at") else None
+        )
+    except ValidationError as exc:
+        raise MiraError(
+            422, "captured_at must be ISO-8601", errors={"captured_at": exc.messages}
+        ) from exc
+    try:
+        start = optional_int(form.get("chunk_start_ms"), "chunk_start_ms")
+        end = optional_int(form.get("chunk_end_ms"), "chunk_end_ms")
+    except ValidationError as exc:
+        raise MiraError(
+            422, "chunk times must be integers (epoch ms)", errors=exc.messages
+        ) from exc
+    return {
+        "captured_at": captured_at,
+        "chunk_start_ms": start,
+        "chunk_end_ms": end,
+        "metadata": uploads.parse_metadata(form.get("metadata")),
+    }
+
+
+def read_upload(query: dict, client_id: str | None) -> tuple[str, bytes, dict]:
+    """(client_id, audio bytes, capture fields) from a multipart or a raw-body request."""
+    mimetype = request.mimetype or ""
+    if mimetype == "multipart/form-data":
+        upload = request.files.get("audio") or request.files.get("file")
+        client_id = client_id or request.form.get("client_id") or query.get("client_id")
+        fields = _form_fields()
+        data = upload.read() if upload is not None else b""
+        if upload is None:
+            raise MiraError(400, "The multipart body has no 'audio' file", "EMPTY_AUDIO")
+    else:
+        client_id = client_id or query.get("client_id")
+        fields = {}
+        data = request.get_data(cache=False)
+    if not client_id:
+        raise MiraError(422, "client_id is required", errors={"client_id": ["Missing."]})
+    if len(client_id) > 128:
+        raise MiraError(422, "client_id is too long", errors={"client_id": ["Max 128."]})
+    return client_id, data, fields
+
+
+def upload_response(query: dict, client_id: str | None = None):
+    client_id, data, fields = read_upload(query, client_id)
+    job = uploads.accept(scope().network, client_id, data, **fields)
+    if query.get("wait"):
+        job = uploads.wait_for(job, query["wait"])
+        if job.status in uploads.TERMINAL:
+            response = jsonify(JobSchema().dump(job))
+            response.status_code = 200
+            return response
+    return jobs.accepted(job)

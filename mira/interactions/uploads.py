@@ -1,0 +1,150 @@
+"""Accepting an uploaded utterance: cheap checks in the request, the rest in the worker.
+
+In the request (milliseconds, before the 202): service enabled, client registered, size
+(413 while streaming), empty body, format recognised by its bytes (415), odd-length PCM,
+and, for formats whose header states it (WAV, FLAC, raw PCM), the duration limit and a
+readable header. In the worker: the full decode (corrupt or truncated data, NaN/Inf
+samples, the duration of compressed formats); such a job fails with a clear `error`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+
+from mira.errors import MiraError
+from mira.extensions import db
+from mira.jobs import services as jobs
+from mira.jobs.models import Job
+from mira.networks.models import Network
+from mira.service.services import get_client
+from mira.storage import blob_store
+from mira.types import utcnow
+
+EXTENSIONS = {
+    "wav": "wav",
+    "flac": "flac",
+    "ogg": "ogg",
+    "webm": "webm",
+    "m4a": "m4a",
+    "mp3": "mp3",
+    "pcm": "pcm",
+}
+TERMINAL = ("succeeded", "failed", "superseded")
+
+
+def parse_metadata(raw: str | None) -> dict[str, Any]:
+    if raw in (None, ""):
+        return {}
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError) as exc:
+        raise MiraError(
+            422, "metadata must be a JSON object", errors={"metadata": ["Not valid JSON."]}
+        ) from exc
+    if not isinstance(value, dict):
+        raise MiraError(
+            422, "metadata must be a JSON object", errors={"metadata": ["Not a JSON object."]}
+        )
+    return value
+
+
+def _check_audio(data: bytes) -> tuple[str, float | None]:
+    from mira.audio.decode import AudioError, probe_duration, sniff
+
+    if not data:
+        raise MiraError(400, "The audio is empty", "EMPTY_AUDIO")
+    try:
+        fmt = sniff(data)
+        duration = probe_duration(data, fmt)
+    except AudioError as exc:
+        status = {"EMPTY_AUDIO": 400, "UNSUPPORTED_AUDIO": 415}.get(exc.code, 422)
+        raise MiraError(status, str(exc), exc.code) from exc
+    limit = current_app.config["MIRA_MAX_AUDIO_SECONDS"]
+    if duration is not None and duration > limit:
+        raise MiraError(422, f"The audio is longer than {limit:g} s", "AUDIO_TOO_LONG")
+    if duration == 0:
+        raise MiraError(400, "The audio holds no samples", "EMPTY_AUDIO")
+    return fmt, duration
+
+
+def _dedup_interval(
+    arrived_ms: int,
+    duration_s: float | None,
+    captured_at: datetime | None,
+    chunk_start_ms: int | None,
+    chunk_end_ms: int | None,
+) -> tuple[int, int, int | None]:
+    """(start, end, captured start) in epoch ms: capture times when given, else the arrival
+    widened by half the dedup window each side (arrivals within the window overlap)."""
+    window = current_app.config["MIRA_DEDUP_WINDOW_MS"]
+    if chunk_start_ms is not None and chunk_end_ms is not None:
+        return chunk_start_ms, max(chunk_end_ms, chunk_start_ms + 1), chunk_start_ms
+    if captured_at is not None:
+        start = int(captured_at.timestamp() * 1000)
+        length = int(duration_s * 1000) if duration_s else window
+        return start, start + max(length, 1), start
+    return arrived_ms - window // 2, arrived_ms + window // 2 + 1, None
+
+
+def accept(
+    network: Network,
+    client_id: str,
+    data: bytes,
+    *,
+    captured_at: datetime | None = None,
+    chunk_start_ms: int | None = None,
+    chunk_end_ms: int | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Job:
+    """Store the upload and commit its job before answering; then hand the job to the queue."""
+    if not network.service_enabled:
+        raise MiraError(503, "The service is disabled for this network", "SERVICE_DISABLED")
+    client = get_client(network.id, client_id)
+    if chunk_start_ms is not None and chunk_end_ms is not None and chunk_end_ms < chunk_start_ms:
+        raise MiraError(
+            422,
+            "chunk_end_ms is before chunk_start_ms",
+            errors={"chunk_end_ms": ["Before chunk_start_ms."]},
+        )
+    fmt, duration = _check_audio(data)
+    now = utcnow()
+    arrived_ms = int(now.timestamp() * 1000)
+    start_ms, end_ms, captured_ms = _dedup_interval(
+        arrived_ms, duration, captured_at, chunk_start_ms, chunk_end_ms
+    )
+    job_id = uuid.uuid4()
+    key = f"{network.id}/{now:%Y/%m/%d}/{job_id}.{EXTENSIONS[fmt]}"
+    blob_store().put(key, data)
+    client.last_seen = now
+    payload = {
+        "audio_key": key,
+        "format": fmt,
+        "bytes": len(data),
+        "captured_start_ms": captured_ms,
+        "arrived_ms": arrived_ms,
+        "metadata": metadata or {},
+    }
+    return jobs.create(
+        network.id,
+        "analyze",
+        payload,
+        client_id=client.client_id,
+        job_id=job_id,
+        dedup=(start_ms, end_ms),
+    )
+
+
+def wait_for(job: Job, seconds: float) -> Job:
+    """Poll the job row until it finishes or `seconds` pass."""
+    deadline = time.monotonic() + min(seconds, current_app.config["MIRA_UPLOAD_WAIT_MAX_S"])
+    while job.status not in TERMINAL and time.monotonic() < deadline:
+        time.sleep(0.05)
+        db.session.rollback()  # see the worker's commits
+        job = db.session.get(Job, job.id)
+    return job

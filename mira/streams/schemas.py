@@ -1,0 +1,78 @@
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+
+from mira.schemas import Timestamp
+
+CLIENT_ID = {"validate": validate.Length(min=1, max=128)}
+
+
+class BestStreamItemSchema(Schema):
+    client_id = fields.String()
+    score = fields.Float()
+    timestamp = Timestamp(allow_none=True)
+
+
+class BestStreamSchema(Schema):
+    best_stream = fields.Nested(BestStreamItemSchema, allow_none=True)
+
+
+class ScoresSchema(Schema):
+    active_streams = fields.Integer()
+    stream_scores = fields.Dict(keys=fields.String(), values=fields.Float())
+    current_best = fields.Nested(BestStreamItemSchema, allow_none=True)
+
+
+class QualityMetricsSchema(Schema):
+    snr_db = fields.Float(allow_none=True)
+    clarity = fields.Float(allow_none=True)
+    rms = fields.Float(allow_none=True)
+    location = fields.Dict(allow_none=True)
+    rssi = fields.Float(allow_none=True)
+    sample_count = fields.Integer()
+
+
+class StreamInfoSchema(Schema):
+    client_id = fields.String()
+    quality_metrics = fields.Nested(QualityMetricsSchema)
+    current_score = fields.Float()
+    is_best_stream = fields.Boolean()
+    last_update = Timestamp(allow_none=True)
+
+
+class LocationSchema(Schema):
+    latitude = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    accuracy = fields.Float(validate=validate.Range(min=0, max=100_000))
+
+
+class PhoneLocationSchema(Schema):
+    client_id = fields.String(required=True, **CLIENT_ID)
+    location = fields.Nested(LocationSchema, required=True)
+
+
+class PhoneRssiSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    phone_client_id = fields.String(**CLIENT_ID)
+    target_client_id = fields.String(required=True, **CLIENT_ID)
+    rssi = fields.Float(required=True, validate=validate.Range(min=-150, max=0))
+
+    @pre_load
+    def _client_id_alias(self, data, **kwargs):
+        if isinstance(data, dict) and "target_client_id" not in data and "client_id" in data:
+            data = {**data, "target_client_id": data["client_id"]}
+        return data
+
+
+class UploadQuerySchema(Schema):
+    client_id = fields.String(**CLIENT_ID, metadata={"description": "For raw-body uploads"})
+    wait = fields.Float(load_default=0, validate=validate.Range(min=0, max=30))
+
+
+def optional_int(value: str | None, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValidationError({name: ["Not a valid integer."]}) from exc

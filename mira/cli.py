@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -32,7 +35,7 @@ def _user_by_email(email: str):
     return user
 
 
-def _network_id(value: str) -> uuid.UUID:
+def _parse_uuid(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError as exc:
@@ -76,7 +79,7 @@ def add_member(network_id: str, email: str, role: str) -> None:
     from mira.extensions import db
     from mira.networks.models import Membership, Network
 
-    nid = _network_id(network_id)
+    nid = _parse_uuid(network_id)
     if db.session.get(Network, nid) is None:
         raise click.ClickException(f"No network {network_id}")
     user = _user_by_email(email)
@@ -100,7 +103,7 @@ def create_device_key(network_id: str, name: str) -> None:
     from mira.extensions import db
     from mira.networks.models import Network
 
-    nid = _network_id(network_id)
+    nid = _parse_uuid(network_id)
     if db.session.get(Network, nid) is None:
         raise click.ClickException(f"No network {network_id}")
     created = services.create_device_key(nid, name, None)
@@ -132,17 +135,169 @@ def list_networks() -> None:
         )
 
 
+def _warm_pipeline() -> None:
+    """Import and run the audio stages once, so the first real job pays no start-up cost."""
+    import numpy as np
+
+    from mira.audio.denoise import denoise
+    from mira.audio.quality import measure
+    from mira.audio.vad import find_speech
+
+    rng = np.random.default_rng(0)
+    clip = (0.01 * rng.standard_normal(16_000)).astype(np.float32)
+    measure(clip)
+    find_speech(denoise(clip, current_app.config["MIRA_DENOISE"]))
+
+
+def _start_sweeper(app, every_s: float) -> None:
+    """Workers also sweep, so lost or orphaned jobs recover without a cron."""
+    import threading
+
+    def loop():
+        from mira.jobs import services
+
+        while True:
+            time.sleep(every_s)
+            with app.app_context():
+                try:
+                    services.sweep(
+                        app.config["MIRA_SWEEP_QUEUED_S"], app.config["MIRA_SWEEP_HEARTBEAT_S"]
+                    )
+                except Exception:  # the database may be briefly away; try next period
+                    app.logger.warning("sweep failed", exc_info=True)
+
+    threading.Thread(target=loop, name="mira-sweeper", daemon=True).start()
+
+
 @mira_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-def worker(burst: bool) -> None:
-    """Run an RQ worker for Mira's queue (needs REDIS_URL)."""
+@click.option("--no-sweep", is_flag=True, help="Do not run the periodic sweeper.")
+def worker(burst: bool, no_sweep: bool) -> None:
+    """Run an RQ worker for Mira's queue (needs REDIS_URL); warms the models first."""
     from rq import Worker
 
     from mira import queue
 
-    if current_app.config["MIRA_QUEUE"] != "rq":
+    app = current_app._get_current_object()
+    if app.config["MIRA_QUEUE"] != "rq":
         raise click.ClickException("The worker needs REDIS_URL (MIRA_QUEUE=rq).")
-    Worker([queue.rq_queue()], connection=queue.redis_connection()).work(burst=burst)
+    started = time.perf_counter()
+    _warm_pipeline()
+    click.echo(json.dumps({"worker": "ready", "warmup_s": round(time.perf_counter() - started, 2)}))
+    if not no_sweep and not burst:
+        _start_sweeper(app, app.config["MIRA_SWEEP_EVERY_S"])
+    from redis.exceptions import ConnectionError as RedisDown
+
+    pause = 1.0
+    while True:  # ride out Redis outages instead of exiting: jobs wait in the database
+        try:
+            Worker([queue.rq_queue()], connection=queue.redis_connection()).work(
+                burst=burst, with_scheduler=True
+            )
+            return
+        except RedisDown:
+            app.logger.warning("Redis is unreachable; the worker retries in %.0f s", pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
+
+
+@mira_cli.command("sweep")
+@click.option("--queued-after", type=float, help="Seconds a queued job may wait.")
+@click.option("--heartbeat-after", type=float, help="Seconds without heartbeat = dead worker.")
+def sweep(queued_after: float | None, heartbeat_after: float | None) -> None:
+    """Re-dispatch lost jobs and revive jobs of dead workers."""
+    from mira.jobs import services
+
+    cfg = current_app.config
+    _echo(
+        services.sweep(
+            queued_after if queued_after is not None else cfg["MIRA_SWEEP_QUEUED_S"],
+            heartbeat_after if heartbeat_after is not None else cfg["MIRA_SWEEP_HEARTBEAT_S"],
+        )
+    )
+
+
+@mira_cli.command("jobs")
+@click.option("--failed", "status", flag_value="failed", help="Only failed jobs.")
+@click.option(
+    "--status",
+    "status",
+    type=click.Choice(["queued", "running", "succeeded", "failed", "superseded"]),
+)
+@click.option("--limit", type=int, default=50, show_default=True)
+def list_jobs(status: str | None, limit: int) -> None:
+    """Jobs of every network, newest first, one JSON object per line."""
+    from mira.extensions import db
+    from mira.jobs.models import Job
+
+    query = db.select(Job).order_by(Job.created_at.desc()).limit(limit)
+    if status:
+        query = query.where(Job.status == status)
+    for job in db.session.scalars(query):
+        _echo(
+            {
+                "id": job.id,
+                "network_id": job.network_id,
+                "kind": job.kind,
+                "status": job.status,
+                "stage": job.stage,
+                "attempts": job.attempts,
+                "error": job.error,
+                "created_at": job.created_at,
+            }
+        )
+
+
+@mira_cli.command("retry")
+@click.argument("job_id")
+def retry(job_id: str) -> None:
+    """Run a failed job again."""
+    from mira.extensions import db
+    from mira.jobs import services
+    from mira.jobs.models import Job
+
+    job = db.session.get(Job, _parse_uuid(job_id))
+    if job is None:
+        raise click.ClickException(f"No job {job_id}")
+    try:
+        job = services.retry(job.network_id, job.id)
+    except MiraError as exc:
+        _fail(exc)
+    _echo({"id": job.id, "status": job.status})
+
+
+@mira_cli.command("import-audio")
+@click.argument("network_id")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--client", "client_id", required=True, help="Client id the uploads come from.")
+@click.option("--pattern", default="*", show_default=True, help="Glob of files to upload.")
+def import_audio(network_id: str, folder: Path, client_id: str, pattern: str) -> None:
+    """Upload every audio file of a folder through the same path as the API."""
+    from mira.extensions import db
+    from mira.interactions import uploads
+    from mira.networks.models import Network
+    from mira.service import services as clients
+
+    network = db.session.get(Network, _parse_uuid(network_id))
+    if network is None:
+        raise click.ClickException(f"No network {network_id}")
+    if clients.find_client(network.id, client_id) is None:
+        clients.register_client(network.id, client_id, {"source": "import-audio"}, None)
+    files = sorted(p for p in folder.rglob(pattern) if p.is_file())
+    accepted, refused = 0, 0
+    with click.progressbar(files, label="Uploading", file=sys.stderr) as bar:
+        for path in bar:
+            try:
+                job = uploads.accept(
+                    network, client_id, path.read_bytes(), metadata={"source_file": path.name}
+                )
+            except MiraError as exc:
+                refused += 1
+                click.echo(json.dumps({"file": str(path), "error": exc.error_code}), err=True)
+                continue
+            accepted += 1
+            _echo({"file": str(path), "job_id": job.id})
+    _echo({"accepted": accepted, "refused": refused})
 
 
 def register_cli(app: Flask) -> None:

@@ -88,6 +88,9 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "RATELIMIT_ENABLED": _env_bool("MIRA_RATE_LIMITS", True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A Redis outage must not take the API down: limits fall back to process memory.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "MAX_CONTENT_LENGTH": _env_int("MIRA_MAX_UPLOAD_MB", 25) * 1024 * 1024,
         "MIRA_MAX_AUDIO_SECONDS": _env_float("MIRA_MAX_AUDIO_SECONDS", 600.0),
         "MIRA_CONVERSATION_GAP_S": _env_float("MIRA_CONVERSATION_GAP_S", 300.0),

@@ -155,6 +155,8 @@ def _overlapping_peers(job: Job) -> list[Job]:
                 Job.network_id == job.network_id,
                 Job.kind == "analyze",
                 Job.id != job.id,
+                # Consecutive utterances of one microphone are never duplicates of each other.
+                Job.client_id != job.client_id,
                 Job.dedup_start_ms < job.dedup_end_ms,
                 Job.dedup_end_ms > job.dedup_start_ms,
                 Job.status.in_(("queued", "running", "succeeded")),

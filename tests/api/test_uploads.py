@@ -233,3 +233,10 @@ def test_same_utterance_from_two_clients_keeps_the_better_stream(
     assert jobs["hall"]["superseded_by"] == jobs["kitchen"]["id"]
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Interaction)) == 1
+
+
+def test_quick_successive_uploads_of_one_client_are_not_duplicates(client, alice, mic):
+    first = upload(client, alice, mic, wav_bytes(speech(8)), wait="5")
+    second = upload(client, alice, mic, wav_bytes(speech(9)), wait="5")
+    assert [first.json["status"], second.json["status"]] == ["succeeded", "succeeded"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(Interaction)) == 2

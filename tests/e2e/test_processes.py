@@ -1,0 +1,147 @@
+"""The whole upload path across real processes: gunicorn, RQ workers, PostgreSQL, Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from tests.audio_data import speech, wav_bytes
+from tests.e2e.conftest import Stack, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def test_upload_becomes_a_succeeded_job_and_an_interaction(stack):
+    stack.start_web()
+    stack.start_worker()
+    stack.register_client("kitchen")
+    response = stack.upload(wav_bytes(speech(0)), "kitchen")
+    assert response.status_code == 202, response.text
+    [job] = stack.wait_jobs([response.json()["job_id"]])
+    assert job["status"] == "succeeded", job
+    [interaction_id] = job["result"]["interaction_ids"]
+    interaction = requests.get(
+        stack.url(f"/interactions/{interaction_id}"), headers=stack.headers, timeout=10
+    )
+    assert interaction.status_code == 403  # a device key does not read interactions
+    assert job["result"]["speech_s"] > 1.0
+
+
+def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes_once(stack):
+    stack.start_web(MIRA_DEDUP_WINDOW_MS="6000")
+    first = stack.start_worker("worker1", MIRA_DEDUP_WINDOW_MS="6000")
+    stack.register_client("kitchen")
+    job_id = stack.upload(wav_bytes(speech(1)), "kitchen").json()["job_id"]
+    deadline = time.monotonic() + 30
+    while stack.job(job_id)["status"] != "running":
+        assert time.monotonic() < deadline, stack.job(job_id)
+        time.sleep(0.1)
+    Stack.kill(first)  # SIGKILL the worker and its work horse, mid-job
+    assert stack.job(job_id)["status"] == "running"
+    stack.start_worker(
+        "worker2", MIRA_DEDUP_WINDOW_MS="300", MIRA_SWEEP_HEARTBEAT_S="3", MIRA_SWEEP_EVERY_S="1"
+    )
+    [job] = stack.wait_jobs([job_id], timeout_s=60)
+    assert job["status"] == "succeeded", job
+    assert job["attempts"] == 2
+    assert len(job["result"]["interaction_ids"]) == 1
+    listed = requests.get(
+        stack.url("/interactions"),
+        timeout=10,
+        headers={"Authorization": "Bearer " + _login(stack)},
+    )
+    assert listed.headers["X-Total-Count"] == "1"
+
+
+def _login(stack) -> str:
+    response = requests.post(
+        f"{stack.base_url}/api/v1/auth/login",
+        timeout=10,
+        json={"email": "e2e@example.com", "password": "e2e password!"},
+    )
+    return response.json()["access_token"]
+
+
+def test_uploads_during_a_redis_outage_are_kept_and_finish_after_it(stack, tmp_path):
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        pytest.fail("redis-server is not installed")
+    port = free_port()
+    own_redis = f"redis://127.0.0.1:{port}/0"
+
+    def start_redis():
+        return subprocess.Popen(
+            [
+                redis_server,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    redis = start_redis()
+    time.sleep(0.5)
+    sweep = {"MIRA_SWEEP_QUEUED_S": "2", "MIRA_SWEEP_EVERY_S": "1"}
+    try:
+        stack.start_web(REDIS_URL=own_redis)
+        worker = stack.start_worker("worker1", REDIS_URL=own_redis, **sweep)
+        stack.register_client("kitchen")
+        job_ids = [stack.upload(wav_bytes(speech(2)), "kitchen").json()["job_id"]]
+        redis.send_signal(signal.SIGKILL)
+        redis.wait()
+        during = [stack.upload(wav_bytes(speech(3 + i)), "kitchen") for i in range(3)]
+        assert [r.status_code for r in during] == [202, 202, 202], [r.text for r in during]
+        job_ids += [r.json()["job_id"] for r in during]
+        time.sleep(2)  # the worker notices the outage
+        redis = start_redis()
+        jobs = stack.wait_jobs(job_ids, timeout_s=90)
+        assert [j["status"] for j in jobs] == ["succeeded"] * 4, jobs
+        assert all(len(j["result"]["interaction_ids"]) == 1 for j in jobs)
+        assert worker.poll() is None, "the worker must survive the outage"
+    finally:
+        redis.kill()
+        redis.wait()
+
+
+def test_embedded_default_does_the_same_work_without_redis(tmp_path):
+    """SQLite, in-process worker threads, no Redis: what `make run` starts."""
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env.update(
+        {
+            "MIRA_INSTANCE_PATH": str(tmp_path / "instance"),
+            "FLASK_APP": "wsgi",
+            "MIRA_RATE_LIMITS": "false",
+            "MIRA_DEDUP_WINDOW_MS": "300",
+            "MIRA_STORAGE_URL": str(tmp_path / "audio"),
+        }
+    )
+    stack = Stack(tmp_path, {})
+    stack.env = env
+    try:
+        stack.provision()
+        stack.start_web()
+        health = requests.get(f"{stack.base_url}/health/detailed", timeout=10).json()
+        assert health["checks"]["queue"]["backend"] == "inline"
+        assert health["checks"]["database"]["backend"] == "sqlite"
+        stack.register_client("desk")
+        response = stack.upload(wav_bytes(speech(5)), "desk")
+        assert response.status_code == 202
+        [job] = stack.wait_jobs([response.json()["job_id"]], timeout_s=60)
+        assert job["status"] == "succeeded", job
+        assert len(job["result"]["interaction_ids"]) == 1
+    finally:
+        stack.stop_all()
+

@@ -116,6 +116,43 @@ def _register_blueprints(app: Flask) -> None:
         api.register_resource(blp, path)
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _reject_nul_characters() -> None:
+    """PostgreSQL text and JSONB cannot hold U+0000: refuse it up front (422), not as a 500.
+
+    Checks path segments, query, JSON bodies and form fields; uploaded files are left alone.
+    """
+    fields = [k for k, v in (request.view_args or {}).items() if _has_nul(v)]
+    fields += [k for k, v in request.args.items(multi=True) if _has_nul(k) or _has_nul(v)]
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict):
+            fields += [k for k, v in body.items() if _has_nul(k) or _has_nul(v)]
+        elif _has_nul(body):
+            fields.append("_schema")
+    elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        fields += [k for k, v in request.form.items(multi=True) if _has_nul(k) or _has_nul(v)]
+    if fields:
+        from mira.errors import MiraError
+
+        message = "NUL characters are not allowed."
+        raise MiraError(
+            422,
+            "Validation failed: NUL characters are not allowed",
+            "VALIDATION_ERROR",
+            errors={field.replace("\x00", "\\0"): [message] for field in fields},
+        )
+
+
 def _register_request_hooks(app: Flask) -> None:
     access_log = logging.getLogger("mira.access")
 
@@ -128,10 +165,14 @@ def _register_request_hooks(app: Flask) -> None:
         # one open, a CLI command): the caller resolved for one request must not leak into the next.
         g.pop("user", None)
         g.pop("scope", None)
+        _reject_nul_characters()
 
     @app.after_request
     def _finish(response):
         response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        if response.status_code < 400:
+            # The limiter adds Retry-After to every response; it only means something on errors.
+            response.headers.pop("Retry-After", None)
         if access_log.isEnabledFor(logging.DEBUG):
             elapsed_ms = (time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000
             access_log.debug(

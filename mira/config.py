@@ -100,6 +100,8 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_MAX_TEXT_LENGTH": _env_int("MIRA_MAX_TEXT_LENGTH", 10_000),
         # Audio pipeline
         "MIRA_DEDUP_WINDOW_MS": _env_int("MIRA_DEDUP_WINDOW_MS", 1500),
+        # Retention: deleting an interaction, conversation or voice sample deletes its audio.
+        "MIRA_DELETE_AUDIO": _env_bool("MIRA_DELETE_AUDIO", True),
         "MIRA_DENOISE": _env("MIRA_DENOISE", "highpass"),
         "MIRA_VAD_AGGRESSIVENESS": _env_int("MIRA_VAD_AGGRESSIVENESS", 2),
         "MIRA_UPLOAD_WAIT_MAX_S": _env_float("MIRA_UPLOAD_WAIT_MAX_S", 30.0),

@@ -94,8 +94,8 @@ def delete(network_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
     )
     if conversation is None:
         return
-    doomed = db.session.scalars(
-        db.select(Interaction.id).where(
+    doomed = db.session.execute(
+        db.select(Interaction.id, Interaction.audio_key).where(
             Interaction.network_id == network_id, Interaction.conversation_id == conversation_id
         )
     ).all()
@@ -105,7 +105,10 @@ def delete(network_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
         )
     )
     db.session.delete(conversation)
-    for interaction_id in doomed:
+    for interaction_id, _key in doomed:
         events.record(network_id, "interaction.deleted", {"id": str(interaction_id)})
     events.record(network_id, "conversation.deleted", {"id": str(conversation_id)})
     db.session.commit()
+    from mira.interactions.services import delete_unreferenced_audio
+
+    delete_unreferenced_audio([key for _id, key in doomed if key])

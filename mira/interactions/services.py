@@ -125,6 +125,11 @@ def update(network_id: uuid.UUID, interaction_id: uuid.UUID, changes: dict[str, 
 
 
 def delete(network_id: uuid.UUID, interaction_id: uuid.UUID) -> None:
+    audio_key = db.session.scalar(
+        db.select(Interaction.audio_key).where(
+            Interaction.network_id == network_id, Interaction.id == interaction_id
+        )
+    )
     deleted = db.session.execute(
         db.delete(Interaction).where(
             Interaction.network_id == network_id, Interaction.id == interaction_id
@@ -133,3 +138,26 @@ def delete(network_id: uuid.UUID, interaction_id: uuid.UUID) -> None:
     if deleted:
         events.record(network_id, "interaction.deleted", {"id": str(interaction_id)})
     db.session.commit()
+    if audio_key:
+        delete_unreferenced_audio([audio_key])
+
+
+def delete_unreferenced_audio(keys: list[str]) -> None:
+    """Remove stored uploads no interaction uses any more, unless retention keeps them
+    (`MIRA_DELETE_AUDIO=false`). Runs after the commit: a failed delete leaves an orphan blob,
+    never a row pointing at nothing."""
+    from flask import current_app
+
+    from mira.storage import blob_store
+
+    if not keys or not current_app.config["MIRA_DELETE_AUDIO"]:
+        return
+    still_used = set(
+        db.session.scalars(db.select(Interaction.audio_key).where(Interaction.audio_key.in_(keys)))
+    )
+    store = blob_store()
+    for key in set(keys) - still_used:
+        try:
+            store.delete(key)
+        except Exception:  # storage hiccup: the purge command catches orphans later
+            current_app.logger.warning("could not delete audio %s", key, exc_info=True)

@@ -240,3 +240,27 @@ def test_quick_successive_uploads_of_one_client_are_not_duplicates(client, alice
     second = upload(client, alice, mic, wav_bytes(speech(9)), wait="5")
     assert [first.json["status"], second.json["status"]] == ["succeeded", "succeeded"]
     assert db.session.scalar(db.select(db.func.count()).select_from(Interaction)) == 2
+
+
+def test_deleting_an_interaction_deletes_its_audio(client, alice, mic, app):
+    job = upload(client, alice, mic, wav_bytes(speech(10)), wait="5").json
+    [interaction_id] = job["result"]["interaction_ids"]
+    key = db.session.get(Job, uuid.UUID(job["id"])).payload["audio_key"]
+    assert blob_store(app).exists(key)
+    response = client.delete(
+        f"{alice.prefix()}/interactions/{interaction_id}", headers=alice.headers
+    )
+    assert response.status_code == 204
+    assert not blob_store(app).exists(key)
+
+
+def test_retention_can_keep_audio_of_deleted_interactions(client, alice, mic, app):
+    job = upload(client, alice, mic, wav_bytes(speech(11)), wait="5").json
+    [interaction_id] = job["result"]["interaction_ids"]
+    key = db.session.get(Job, uuid.UUID(job["id"])).payload["audio_key"]
+    app.config["MIRA_DELETE_AUDIO"] = False
+    try:
+        client.delete(f"{alice.prefix()}/interactions/{interaction_id}", headers=alice.headers)
+    finally:
+        app.config["MIRA_DELETE_AUDIO"] = True
+    assert blob_store(app).exists(key)

@@ -1,0 +1,135 @@
+"""Durable jobs on the real database: claims, retries with backoff, the sweeper, idempotence."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from jobs import runner
+from jobs.runner import run_job
+from mira.extensions import db
+from mira.interactions.models import Interaction
+from mira.jobs import services
+from mira.jobs.models import Job
+from mira.types import utcnow
+from tests.audio_data import speech, wav_bytes
+
+
+@pytest.fixture
+def network_id(alice):
+    return uuid.UUID(alice.network_id)
+
+
+def _job(network_id, kind="analyze", **fields) -> Job:
+    job = Job(
+        network_id=network_id,
+        kind=kind,
+        payload={},
+        status="queued",
+        progress=0.0,
+        attempts=0,
+        timings={},
+        **fields,
+    )
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def test_a_job_is_claimed_once(network_id):
+    job = _job(network_id)
+    assert services.claim(str(job.id)) is not None
+    assert services.claim(str(job.id)) is None
+    assert db.session.get(Job, job.id).attempts == 1
+
+
+def test_transient_failures_retry_then_stay_failed(network_id, monkeypatch):
+    calls = []
+
+    def flaky(job):
+        calls.append(job.attempts)
+        raise ConnectionError("database blinked")
+
+    monkeypatch.setitem(runner.HANDLERS, "flaky", f"{__name__}.FLAKY")
+    globals()["FLAKY"] = flaky
+    job = _job(network_id, kind="flaky")
+    run_job(str(job.id))  # the sync queue runs each retry at once
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert calls == [1, 2, 3]
+    assert job.status == "failed" and job.attempts == 3
+    assert "ConnectionError: database blinked" in job.error
+
+
+def test_permanent_failures_are_not_retried(network_id, monkeypatch):
+    def bad(job):
+        raise services.JobFailure("the audio is silent garbage", "CORRUPT_AUDIO")
+
+    monkeypatch.setitem(runner.HANDLERS, "bad", f"{__name__}.BAD")
+    globals()["BAD"] = bad
+    job = _job(network_id, kind="bad")
+    run_job(str(job.id))
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.error == "CORRUPT_AUDIO: the audio is silent garbage"
+
+
+def test_backoff_schedules_the_next_attempt(network_id, app):
+    job = _job(network_id)
+    services.claim(str(job.id))
+    app.config["MIRA_QUEUE"] = "inline"  # a delayed dispatch that does not run during the test
+    try:
+        services.fail(db.session.get(Job, job.id), "boom")
+    finally:
+        app.config["MIRA_QUEUE"] = "sync"
+    job = db.session.get(Job, job.id)
+    assert job.status == "queued"
+    assert job.not_before > utcnow() + timedelta(seconds=1)
+
+
+def test_sweeper_revives_a_job_whose_worker_died(network_id, client, alice, device_key):
+    mic = {"X-API-Key": device_key}
+    client.post(f"{alice.prefix()}/service/client/register/desk", headers=mic)
+    response = client.post(
+        f"{alice.prefix()}/interactions/register?wait=5",
+        data={"audio": (io.BytesIO(wav_bytes(speech(13))), "a.wav"), "client_id": "desk"},
+        headers=mic,
+        content_type="multipart/form-data",
+    )
+    job_id = uuid.UUID(response.json["id"])
+    # Pretend its worker was killed mid-job: running, stale heartbeat, result not recorded.
+    job = db.session.get(Job, job_id)
+    job.status, job.heartbeat_at, job.result = "running", utcnow() - timedelta(minutes=10), None
+    db.session.commit()
+    outcome = services.sweep(queued_after_s=120, heartbeat_after_s=60)
+    assert outcome == {"requeued": 0, "revived": 1, "failed": 0}
+    db.session.expire_all()
+    job = db.session.get(Job, job_id)
+    assert job.status == "succeeded" and job.attempts == 2
+    # The second run found the interaction of the first: one utterance, one interaction.
+    assert db.session.scalar(db.select(db.func.count()).select_from(Interaction)) == 1
+    assert job.result["interaction_ids"] == response.json["result"]["interaction_ids"]
+
+
+def test_sweeper_fails_a_dead_job_without_attempts_left(network_id):
+    job = _job(network_id)
+    job.status, job.attempts = "running", 3
+    job.heartbeat_at = utcnow() - timedelta(minutes=10)
+    db.session.commit()
+    assert services.sweep(120, 60)["failed"] == 1
+    assert db.session.get(Job, job.id).status == "failed"
+
+
+def test_sweeper_redispatches_a_lost_message(network_id):
+    job = _job(network_id, kind="nothing-handles-this")
+    job.created_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    assert services.sweep(queued_after_s=60, heartbeat_after_s=600)["requeued"] == 1
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.status == "failed"  # it ran (the sync queue), and its kind has no handler
+    assert "No handler" in job.error

@@ -65,7 +65,16 @@ def _flatten_validation(messages: Any) -> dict[str, Any]:
         return {"_schema": messages if isinstance(messages, list) else [str(messages)]}
     flat: dict[str, Any] = {}
     for location, value in messages.items():
-        if location in {"json", "query", "form", "files", "path", "headers", "view_args"}:
+        if location in {
+            "json",
+            "query",
+            "form",
+            "json_or_form",
+            "files",
+            "path",
+            "headers",
+            "view_args",
+        }:
             if isinstance(value, dict):
                 flat.update(value)
             else:
@@ -157,5 +166,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # pragma: no cover - exercised via a test-only route
+        # The failed transaction must not poison later work in the same app context (a CLI
+        # command, the inline worker, a test client holding one context open).
+        from mira.extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:  # the database itself may be what failed; answer 500 regardless
+            log.warning("rollback after an unhandled error failed", exc_info=True)
         wrapped = InternalServerError(original_exception=exc)
         return envelope_response(wrapped)

@@ -20,13 +20,17 @@ class Timestamp(fields.DateTime):
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # isoformat, not strftime: %Y does not zero-pad years before 1000 ("153-10-12…").
+        return value.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+08:00 lies before year 1 in UTC
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
 
 
 class PageArgs(Schema):

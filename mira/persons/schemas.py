@@ -16,7 +16,8 @@ class PersonSchema(Schema):
     created_at = Timestamp()
     updated_at = Timestamp()
     voice_embedding = fields.String(
-        metadata={"description": "base64 of float32[256]; only with include_embedding=true"}
+        allow_none=True,  # null until the person has a voice profile
+        metadata={"description": "base64 of float32[256]; only with include_embedding=true"},
     )
 
 

@@ -53,10 +53,14 @@ def _configure_logging(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from mira import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
     from mira.errors import ErrorSchema, register_error_handlers
-    from mira.extensions import api, cors, db, limiter, migrate
+    from mira.extensions import api, cors, db, limiter
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_MIGRATIONS))
+    if app.config["MIRA_MIGRATE_COMMANDS"]:
+        # Alembic is a large import that serving requests never needs.
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(PROJECT_MIGRATIONS), render_as_batch=True, compare_type=True)
     cors.init_app(
         app,
         resources={r"/*": {"origins": app.config["CORS_ORIGINS"]}},
@@ -101,8 +105,8 @@ def _register_blueprints(app: Flask) -> None:
     from mira.streams.routes import blp as streams
 
     api.register_plain(health, "/")
-    api.register_plain(auth, "/api/v1/auth", aliases=("/api/v2/auth",))
-    api.register_plain(networks, "/api/v1/networks", aliases=("/api/v2/networks",))
+    api.register_plain(auth, "/api/v1/auth")
+    api.register_plain(networks, "/api/v1/networks")
     for blp, path in (
         (service, "/service"),
         (persons, "/persons"),
@@ -114,6 +118,9 @@ def _register_blueprints(app: Flask) -> None:
         (events, "/events"),
     ):
         api.register_resource(blp, path)
+    from mira.api import ApiVersionAlias
+
+    app.wsgi_app = ApiVersionAlias(app.wsgi_app)
 
 
 def _has_nul(value: Any) -> bool:

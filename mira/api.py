@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import flask_smorest
 
-NETWORK_PREFIXES = ("/api/v1", "/api/v2")
+API_PREFIX = "/api/v1"
 NETWORK_ID_PARAMETER = {
     "in": "path",
     "name": "network_id",
@@ -29,42 +31,60 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 class MiraApi(flask_smorest.Api):
+    """Mounts resources under both prefixes and writes their OpenAPI docs on first use.
+
+    Generating the docs deep-copies every operation (about a third of start-up); a process
+    that never serves /openapi.json (a worker, a Lambda answering API events) never pays it.
+    """
+
+    def init_app(self, app, *, spec_kwargs=None):
+        self._pending_docs: list[tuple] = []
+        self._docs_lock = threading.Lock()
+        super().init_app(app, spec_kwargs=spec_kwargs)
+
     def handle_http_exception(self, error):
         from mira.errors import envelope_response
 
         return envelope_response(error)
 
     def register_resource(self, blp: Blueprint, path: str) -> None:
-        """Mount one set of views under /api/v{1,2}/{network_id}/path and /api/v{1,2}/path.
-
-        Only the v1 mounts are documented; v2 serves the same views for older clients.
-        """
-        for version_prefix in NETWORK_PREFIXES:
-            documented = version_prefix == "/api/v1"
-            version = version_prefix.rsplit("/", 1)[-1]
-            mounts = (
-                (f"{version_prefix}/<network_id>{path}", f"{blp.name}_{version}_net", True),
-                (f"{version_prefix}{path}", f"{blp.name}_{version}", False),
-            )
-            for url_prefix, name, has_network in mounts:
-                self._mount(blp, name, url_prefix, documented, has_network)
+        """Mount one set of views under /api/v1/{network_id}/path and /api/v1/path
+        (/api/v2 is rewritten to /api/v1 before routing: see `ApiVersionAlias`)."""
+        self._mount(blp, f"{blp.name}_net", f"{API_PREFIX}/<network_id>{path}", True)
+        self._mount(blp, blp.name, f"{API_PREFIX}{path}", False)
         self.spec.tag({"name": blp.name, "description": blp.description})
 
-    def register_plain(self, blp: Blueprint, url_prefix: str, aliases: tuple[str, ...] = ()):
-        """Mount a blueprint once with docs, plus undocumented aliases (e.g. /api/v2/auth)."""
-        self._mount(blp, blp.name, url_prefix, True, False)
-        for index, alias in enumerate(aliases):
-            self._mount(blp, f"{blp.name}_alias{index}", alias, False, False)
+    def register_plain(self, blp: Blueprint, url_prefix: str) -> None:
+        self._mount(blp, blp.name, url_prefix, False)
         self.spec.tag({"name": blp.name, "description": blp.description})
 
-    def _mount(self, blp, name, url_prefix, documented, has_network):
+    def _mount(self, blp, name, url_prefix, has_network):
         self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
         self._app.register_blueprint(blp, name=name, url_prefix=url_prefix)
-        if documented:
-            blp.register_views_in_doc(
-                self,
-                self._app,
-                self.spec,
-                name=name,
-                parameters=[NETWORK_ID_PARAMETER] if has_network else None,
-            )
+        self._pending_docs.append((blp, name, [NETWORK_ID_PARAMETER] if has_network else None))
+
+    def document_all(self) -> None:
+        """Write the docs of every mounted blueprint into the spec (once)."""
+        with self._docs_lock:
+            while self._pending_docs:
+                blp, name, parameters = self._pending_docs.pop(0)
+                blp.register_views_in_doc(
+                    self, self._app, self.spec, name=name, parameters=parameters
+                )
+
+    def _openapi_json(self):
+        self.document_all()
+        return super()._openapi_json()
+
+
+class ApiVersionAlias:
+    """WSGI middleware: /api/v2/… serves exactly what /api/v1/… serves (older clients)."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/api/v2" or path.startswith("/api/v2/"):
+            environ["PATH_INFO"] = API_PREFIX + path[len("/api/v2") :]
+        return self.wsgi_app(environ, start_response)

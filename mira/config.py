@@ -74,6 +74,8 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "SECRET_KEY": _secret_key(env, instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # `flask db …` needs Flask-Migrate; web and worker processes skip loading it.
+        "MIRA_MIGRATE_COMMANDS": os.environ.get("FLASK_RUN_FROM_CLI") == "true",
         "REDIS_URL": redis_url,
         "MIRA_QUEUE": _env("MIRA_QUEUE", "rq" if redis_url else "inline"),
         "MIRA_QUEUE_NAME": _env("MIRA_QUEUE_NAME", "mira"),

@@ -20,6 +20,7 @@ from mira.extensions import db
 TEST_CONFIG = {
     "TESTING": True,
     "MIRA_QUEUE": "sync",
+    "MIRA_MIGRATE_COMMANDS": True,
     "RATELIMIT_ENABLED": False,
     # A cheap scrypt cost keeps hundreds of registrations fast; production uses the default.
     "MIRA_PASSWORD_HASH": "scrypt:1024:8:1",

@@ -144,4 +144,3 @@ def test_embedded_default_does_the_same_work_without_redis(tmp_path):
         assert len(job["result"]["interaction_ids"]) == 1
     finally:
         stack.stop_all()
-

@@ -125,7 +125,7 @@ def test_sweeper_fails_a_dead_job_without_attempts_left(network_id):
 
 
 def test_sweeper_redispatches_a_lost_message(network_id):
-    job = _job(network_id, kind="nothing-handles-this")
+    job = _job(network_id, kind="no-handler")
     job.created_at = utcnow() - timedelta(minutes=5)
     db.session.commit()
     assert services.sweep(queued_after_s=60, heartbeat_after_s=600)["requeued"] == 1

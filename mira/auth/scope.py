@@ -89,15 +89,18 @@ def current_user() -> User:
         raise unauthorized()
     if token.startswith(DEVICE_KEY_PREFIX):
         raise MiraError(403, "Device keys cannot use this route", "DEVICE_KEY_NOT_ALLOWED")
-    try:
-        user_id = read_access_token(token, current_app.config["SECRET_KEY"])
-    except InvalidToken as exc:
-        raise unauthorized(str(exc)) from exc
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, _user_id_from_token(token))
     if user is None or not user.is_active:
         raise unauthorized("User no longer exists")
     g.user = user
     return user
+
+
+def _user_id_from_token(token: str) -> uuid.UUID:
+    try:
+        return read_access_token(token, current_app.config["SECRET_KEY"])
+    except InvalidToken as exc:
+        raise unauthorized(str(exc)) from exc
 
 
 def _view_allows_devices() -> bool:
@@ -126,18 +129,28 @@ def resolve_scope() -> None:
         network = db.session.get(Network, key.network_id)
         g.scope = Scope(network=network, device_key=key)
         return
-    user = current_user()
-    network_id = network_id or user.default_network_id
-    if network_id is None:
-        raise MiraError(404, "You have no default network; use /api/v1/{network_id}/…")
+    user_id = _user_id_from_token(token)
+    # One round trip for the user, the network and the caller's role in it (a hot path).
     row = db.session.execute(
-        db.select(Network, Membership.role)
-        .join(Membership, Membership.network_id == Network.id)
-        .where(Network.id == network_id, Membership.user_id == user.id)
+        db.select(User, Network, Membership.role)
+        .select_from(User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Network, Network.id == Membership.network_id)
+        .where(
+            User.id == user_id,
+            User.is_active.is_(True),
+            Network.id == (network_id if network_id is not None else User.default_network_id),
+        )
     ).first()
     if row is None:
+        user = db.session.get(User, user_id)
+        if user is None or not user.is_active:
+            raise unauthorized("User no longer exists")
+        if network_id is None and user.default_network_id is None:
+            raise MiraError(404, "You have no default network; use /api/v1/{network_id}/…")
         raise MiraError(404, "Network not found", "NOT_FOUND")
-    g.scope = Scope(network=row[0], user=user, role=row[1])
+    g.user = row[0]
+    g.scope = Scope(network=row[1], user=row[0], role=row[2])
 
 
 def scope() -> Scope:

@@ -149,6 +149,22 @@ def _warm_pipeline() -> None:
     find_speech(denoise(clip, current_app.config["MIRA_DENOISE"]))
 
 
+def _prepare_for_fork() -> None:
+    """RQ forks a work horse per job. A pooled connection inherited by a horse is one socket
+    shared by two processes (the sweeper thread uses it too): their statements interleave and
+    a job's writes are lost. Each horse drops the inherited pool (without closing the parent's
+    sockets); the mappers are configured once here instead of in every horse."""
+    import os
+
+    from sqlalchemy.orm import configure_mappers
+
+    from mira.extensions import db
+
+    configure_mappers()
+    engine = db.engine
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+
+
 def _start_sweeper(app, every_s: float) -> None:
     """Workers also sweep, so lost or orphaned jobs recover without a cron."""
     import threading
@@ -183,6 +199,7 @@ def worker(burst: bool, no_sweep: bool) -> None:
         raise click.ClickException("The worker needs REDIS_URL (MIRA_QUEUE=rq).")
     started = time.perf_counter()
     _warm_pipeline()
+    _prepare_for_fork()
     click.echo(json.dumps({"worker": "ready", "warmup_s": round(time.perf_counter() - started, 2)}))
     if not no_sweep and not burst:
         _start_sweeper(app, app.config["MIRA_SWEEP_EVERY_S"])

@@ -1,0 +1,694 @@
+"""Upload load: concurrent clients posting utterances to gunicorn, RQ workers draining them.
+
+Creates its own PostgreSQL database and RQ queue name, migrates, provisions a user, network and
+device key with the `flask mira` CLI, registers one client id per load client, starts gunicorn
+(`gunicorn.conf.py`) and `flask mira worker` processes, then drives
+`POST /api/v1/{network}/interactions/register` (multipart: a 3 s 16 kHz mono s16 WAV cut from the
+shared LibriSpeech files, made in memory) from a separate load-generator process (one keep-alive
+http.client connection per client thread).
+
+Every upload carries chunk_start_ms/chunk_end_ms. Each upload has its own slot (its own time
+interval), so no two are duplicates, except in every 10th round, where clients upload in groups
+of 2-3 the same utterance with the same chunk times: each such group must end as exactly one
+interaction. Printed: time to the 202 (p50/p95/p99), accepted uploads/s, errors; after the load
+the job status counts (all must be succeeded or superseded), interactions vs accepted distinct
+slots (PASS/FAIL), the worker drain rate, worker RSS after warm-up and web RSS after the load.
+Reference in the same run: GET /health at the same concurrency. Targets: p95 <= 50 ms,
+>= 150 uploads/s, web RSS <= 150 MB.
+
+    .venv/bin/python bench/upload_load.py                          # 16 clients, 2 RQ workers
+    .venv/bin/python bench/upload_load.py --settings 1x8,2x4 --rq-workers 1
+    .venv/bin/python bench/upload_load.py --workers-after          # drain after the load
+
+Only 127.0.0.1 is contacted. Every process started here is stopped and the database dropped,
+even on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA = PROJECT_ROOT / ".." / "shared" / "data" / "librispeech-test-other"
+HOST = "127.0.0.1"
+SR = 16_000
+CLIP_S = 3.0
+SLOT_MS = 5_000  # each slot is a distinct 3 s interval, 2 s apart from the next
+DUP_EVERY = 10  # every 10th round holds duplicate groups
+DUP_GROUPS = (3, 2)  # group sizes, alternating, in a duplicate round
+TARGET_P95_MS = 50.0
+TARGET_RPS = 150.0
+TARGET_RSS_MB = 150.0
+BOUNDARY = "mira-bench-boundary-7f3a"
+
+
+# --------------------------------------------------------------------------- audio
+
+
+def make_clips(count: int) -> list[bytes]:
+    """3 s WAVs (s16, 16 kHz mono) cut from the LibriSpeech files, each holding speech."""
+    import numpy as np
+    import soundfile
+
+    from mira.audio.denoise import denoise
+    from mira.audio.vad import find_speech
+
+    clips: list[bytes] = []
+    files = sorted(DATA.glob("*/*.flac"))
+    if not files:
+        sys.exit(f"no LibriSpeech files under {DATA.resolve()}")
+    length = int(CLIP_S * SR)
+    for offset_s in (0.5, 4.0, 8.0):
+        for path in files:
+            samples, rate = soundfile.read(path, dtype="float32")
+            assert rate == SR
+            start = int(offset_s * SR)
+            cut = samples[start : start + length]
+            if len(cut) < length or not find_speech(denoise(cut, "highpass")).has_speech:
+                continue
+            buffer = io.BytesIO()
+            soundfile.write(buffer, np.ascontiguousarray(cut), SR, format="WAV", subtype="PCM_16")
+            clips.append(buffer.getvalue())
+            if len(clips) == count:
+                return clips
+    return clips
+
+
+def multipart(audio: bytes, fields: dict[str, str]) -> bytes:
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        )
+    head = "".join(parts) + (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="audio"; filename="clip.wav"\r\n'
+        "Content-Type: audio/wav\r\n\r\n"
+    )
+    return head.encode() + audio + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def plan(clients: int, rounds: int, round_base: int, clip_count: int):
+    """Per client, per round: (slot, clip index). Duplicate rounds share slot and clip in
+    groups of 2-3; every other upload has a slot of its own."""
+    schedule: list[list[tuple[int, int]]] = [[] for _ in range(clients)]
+    for r in range(round_base, round_base + rounds):
+        groups: list[list[int]] = []
+        if r % DUP_EVERY == DUP_EVERY // 2:
+            c, size_index = 0, 0
+            while c < clients:
+                size = DUP_GROUPS[size_index % len(DUP_GROUPS)]
+                groups.append(list(range(c, min(c + size, clients))))
+                c += size
+                size_index += 1
+        else:
+            groups = [[c] for c in range(clients)]
+        for group in groups:
+            slot = r * clients + group[0]
+            for c in group:
+                schedule[c].append((slot, slot % clip_count))
+    return schedule
+
+
+# --------------------------------------------------------------------------- load generator
+
+
+def _drive(args: argparse.Namespace) -> None:
+    """Child process: N client threads, one keep-alive connection each; prints JSON."""
+    clips = json.loads(sys.stdin.read()) if args.mode == "upload" else {}
+    key = os.environ.get("MIRA_BENCH_KEY", "")
+    latencies: list[list[float]] = [[] for _ in range(args.clients)]
+    accepted: list[list[list]] = [[] for _ in range(args.clients)]
+    statuses: dict[str, int] = {}
+    samples_of_errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + args.duration
+    gate = threading.Barrier(args.clients + 1)
+
+    if args.mode == "upload":
+        clip_bytes = [bytes.fromhex(c) for c in clips["clips"]]
+        schedule = plan(args.clients, args.rounds, args.round_base, len(clip_bytes))
+        path = f"/api/v1/{args.network}/interactions/register"
+    else:
+        schedule = [[(0, 0)] * args.rounds for _ in range(args.clients)]
+        path = "/health"
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection(HOST, args.port, timeout=30)
+        client_id = f"bench-client-{index:02d}"
+        gate.wait()
+        for slot, clip in schedule[index]:
+            if time.monotonic() > deadline:
+                break
+            if args.mode == "upload":
+                start_ms = args.epoch_ms + slot * SLOT_MS
+                body = multipart(
+                    clip_bytes[clip],
+                    {
+                        "client_id": client_id,
+                        "chunk_start_ms": str(start_ms),
+                        "chunk_end_ms": str(start_ms + int(CLIP_S * 1000)),
+                    },
+                )
+                headers = {
+                    "X-API-Key": key,
+                    "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                }
+                method = "POST"
+            else:
+                body, headers, method = None, {}, "GET"
+            started = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                text = response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, args.port, timeout=30)
+                status, text = 0, repr(exc).encode()
+            latencies[index].append(time.perf_counter() - started)
+            ok = 202 if args.mode == "upload" else 200
+            if status == ok and args.mode == "upload":
+                accepted[index].append([slot, json.loads(text)["job_id"]])
+            with lock:
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+                if status != ok and len(samples_of_errors) < 5:
+                    samples_of_errors.append(f"{status}: {text[:300]!r}")
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    gate.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    print(
+        json.dumps(
+            {
+                "latencies_ms": sorted(round(x * 1000, 3) for per in latencies for x in per),
+                "elapsed_s": elapsed,
+                "statuses": statuses,
+                "accepted": [a for per in accepted for a in per],
+                "error_samples": samples_of_errors,
+            }
+        )
+    )
+
+
+def run_load(port: int, mode: str, clients: int, rounds: int, duration: float, **extra) -> dict:
+    command = [
+        sys.executable,
+        __file__,
+        "--drive",
+        "--mode",
+        mode,
+        "--port",
+        str(port),
+        "--clients",
+        str(clients),
+        "--rounds",
+        str(rounds),
+        "--duration",
+        str(duration),
+    ]
+    for name in ("network", "round_base", "epoch_ms"):
+        if name in extra:
+            command += [f"--{name.replace('_', '-')}", str(extra[name])]
+    stdin = json.dumps({"clips": [c.hex() for c in extra.get("clips", [])]})
+    env = {**os.environ, "MIRA_BENCH_KEY": extra.get("key", "")}
+    done = subprocess.run(
+        command, input=stdin, capture_output=True, text=True, env=env, check=False, timeout=600
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"load generator failed:\n{done.stderr[-3000:]}")
+    data = json.loads(done.stdout)
+    lat = data["latencies_ms"]
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))] if lat else float("nan")
+
+    ok = "202" if mode == "upload" else "200"
+    good = data["statuses"].get(ok, 0)
+    return {
+        "n": len(lat),
+        "p50": pct(50),
+        "p95": pct(95),
+        "p99": pct(99),
+        "rps": good / data["elapsed_s"] if data["elapsed_s"] else 0.0,
+        "errors": len(lat) - good,
+        "statuses": data["statuses"],
+        "accepted": data["accepted"],
+        "error_samples": data["error_samples"],
+    }
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("PPid:") and int(line.split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+class Processes:
+    """Everything started here, each in its own session so its children stop with it."""
+
+    def __init__(self, env: dict[str, str], logdir: Path):
+        self.env, self.logdir = env, logdir
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, command: list[str], **env) -> subprocess.Popen:
+        log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 (closed in stop_all)
+        proc = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env={**self.env, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        proc.log_file = log
+        self.procs.append((name, proc))
+        return proc
+
+    def log(self, name: str) -> str:
+        path = self.logdir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+        proc.log_file.close()
+
+    def stop_all(self) -> None:
+        for _, proc in reversed(self.procs):
+            try:
+                self.stop(proc)
+            except Exception as exc:  # keep stopping the others
+                print(f"could not stop pid {proc.pid}: {exc}", file=sys.stderr)
+        self.procs.clear()
+
+
+def flask(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def wait_http(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("gunicorn exited")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not become healthy")
+
+
+def start_rq_workers(procs: Processes, count: int, tag: str) -> list[subprocess.Popen]:
+    workers = [
+        procs.start(f"worker-{tag}-{i}", [sys.executable, "-m", "flask", "mira", "worker"])
+        for i in range(count)
+    ]
+    deadline = time.monotonic() + 120
+    for i, proc in enumerate(workers):
+        while '"worker": "ready"' not in procs.log(f"worker-{tag}-{i}"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("worker did not start:\n" + procs.log(f"worker-{tag}-{i}"))
+            time.sleep(0.2)
+    time.sleep(1.0)  # the RQ Worker object registers after "ready"
+    return workers
+
+
+def register_clients(port: int, network: str, key: str, clients: int) -> None:
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    for index in range(clients):
+        conn.request(
+            "POST",
+            f"/api/v1/{network}/service/client/register/bench-client-{index:02d}",
+            headers={"X-API-Key": key},
+        )
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"client registration failed: {response.status} {body[:300]!r}")
+    conn.close()
+
+
+# --------------------------------------------------------------------------- database
+
+
+def admin(database: str = "postgres"):
+    import psycopg2
+
+    conn = psycopg2.connect(host=HOST, port=5432, user="postgres", dbname=database)
+    conn.autocommit = True
+    return conn
+
+
+def db_query(database: str, sql: str, params: tuple = ()) -> list[tuple]:
+    conn = admin(database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def wait_jobs(database: str, timeout: float) -> tuple[dict[str, int], float]:
+    """Wait until no job is queued or running (bounded); (status counts, seconds waited)."""
+    started = time.monotonic()
+    while True:
+        counts = dict(db_query(database, "SELECT status, count(*) FROM jobs GROUP BY status"))
+        busy = counts.get("queued", 0) + counts.get("running", 0)
+        if not busy or time.monotonic() - started > timeout:
+            return counts, time.monotonic() - started
+        time.sleep(0.5)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def line(name: str, r: dict) -> str:
+    return (
+        f"{name:<30} n={r['n']:>5}  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
+        f"p99 {r['p99']:6.1f} ms  {r['rps']:6.1f}/s  errors {r['errors']}"
+    )
+
+
+def bench_setting(args, base_env, gunicorn_workers, gunicorn_threads, clips) -> dict:
+    tag = uuid.uuid4().hex[:8]
+    database = f"mira_upload_bench_{tag}"
+    storage = tempfile.TemporaryDirectory(prefix="mira-upload-bench-")
+    env = {
+        **base_env,
+        "DATABASE_URL": f"postgresql://postgres@{HOST}:5432/{database}",
+        "MIRA_QUEUE_NAME": f"mira-upload-bench-{tag}",
+        "MIRA_STORAGE_URL": str(Path(storage.name) / "audio"),
+        "MIRA_INSTANCE_PATH": str(Path(storage.name) / "instance"),
+        "GUNICORN_WORKERS": str(gunicorn_workers),
+        "GUNICORN_THREADS": str(gunicorn_threads),
+    }
+    procs = Processes(env, Path(storage.name))
+    conn = admin()
+    conn.cursor().execute(f'CREATE DATABASE "{database}"')
+    conn.close()
+    result: dict = {"setting": f"{gunicorn_workers}x{gunicorn_threads}"}
+    try:
+        flask(env, "db", "upgrade")
+        user = json.loads(
+            flask(env, "mira", "create-user", "bench@example.com", "--password", tag * 2)
+        )
+        network = user["default_network_id"]
+        key = json.loads(flask(env, "mira", "create-device-key", network))["key"]
+
+        port = free_port()
+        web = procs.start(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "gunicorn.conf.py",
+                "--bind",
+                f"{HOST}:{port}",
+                "wsgi:app",
+            ],
+        )
+        wait_http(port, web)
+        register_clients(port, network, key, args.clients)
+
+        workers: list[subprocess.Popen] = []
+        if not args.workers_after:
+            workers = start_rq_workers(procs, args.rq_workers, "a")
+            result["worker_rss_warm"] = [rss_mb(w.pid) for w in workers]
+
+        epoch_ms = int(time.time() * 1000) - 10 * 86_400_000  # slots never overlap real time
+        common = {"network": network, "key": key, "clips": clips, "epoch_ms": epoch_ms}
+        # Warm-up: every gunicorn worker thread imports lazily, opens its pool; counted too.
+        warm = run_load(port, "upload", args.clients, 2, 60, round_base=0, **common)
+        run_load(port, "health", args.clients, 20, 30)
+        ref = run_load(port, "health", args.clients, args.requests // args.clients, args.duration)
+        load_started = time.time()
+        up = run_load(
+            port,
+            "upload",
+            args.clients,
+            args.requests // args.clients,
+            args.duration,
+            round_base=2,
+            **common,
+        )
+        web_rss = [rss_mb(pid) for pid in children(web.pid)]
+        if args.workers_after:
+            workers = start_rq_workers(procs, args.rq_workers, "b")
+            result["worker_rss_warm"] = [rss_mb(w.pid) for w in workers]
+        counts, waited = wait_jobs(database, args.drain_timeout)
+        if counts.get("queued") or counts.get("running"):  # show what is stuck, and where
+            for row in db_query(
+                database,
+                "SELECT pid, state, wait_event_type, wait_event, left(query, 120) "
+                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
+                "pg_backend_pid()",
+            ):
+                print("   pg:", row)
+            for name, _ in procs.procs:
+                if name.startswith("worker"):
+                    print(f"   {name} log tail:", procs.log(name)[-1500:])
+        result["worker_rss_end"] = [rss_mb(w.pid) for w in workers]
+
+        accepted = warm["accepted"] + up["accepted"]
+        expected = len({slot for slot, _ in accepted})
+        interactions = db_query(database, "SELECT count(*) FROM interactions")[0][0]
+        leaked = db_query(
+            database,
+            "SELECT count(*) FROM (SELECT j.dedup_start_ms FROM interactions i JOIN jobs j "
+            "ON j.id = i.job_id GROUP BY j.dedup_start_ms HAVING count(*) > 1) AS d",
+        )[0][0]
+        span = db_query(
+            database,
+            "SELECT count(*), extract(epoch FROM max(finished_at) - min(started_at)) FROM jobs "
+            "WHERE started_at >= to_timestamp(%s)",
+            (load_started,),
+        )[0]
+        stages = db_query(
+            database,
+            "SELECT key, percentile_cont(0.5) WITHIN GROUP (ORDER BY value::text::float) "
+            "FROM jobs, jsonb_each(timings::jsonb) GROUP BY key ORDER BY key",
+        )
+        stages += db_query(
+            database,
+            "SELECT 'run_ms', percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+            "extract(epoch FROM finished_at - started_at) * 1000) FROM jobs",
+        )
+        failed = db_query(
+            database,
+            "SELECT error, count(*) FROM jobs WHERE status = 'failed' GROUP BY error LIMIT 5",
+        )
+        result.update(
+            ref=ref,
+            up=up,
+            web_rss=web_rss,
+            counts=counts,
+            waited=waited,
+            expected=expected,
+            jobs_total=len(accepted),
+            interactions=interactions,
+            leaked=leaked,
+            drain=(span[0] / float(span[1])) if span[1] else float("nan"),
+            failed=failed,
+            stages=stages,
+        )
+    finally:
+        procs.stop_all()
+        try:
+            conn = admin()
+            conn.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            conn.close()
+        finally:
+            _drop_queue(env)
+            storage.cleanup()
+    report(result)
+    return result
+
+
+def _drop_queue(env: dict[str, str]) -> None:
+    from redis import Redis
+
+    redis = Redis.from_url(env["REDIS_URL"])
+    keys = list(redis.scan_iter(match=f"*{env['MIRA_QUEUE_NAME']}*", count=1000))
+    if keys:
+        redis.delete(*keys)
+    redis.close()
+
+
+def report(r: dict) -> None:
+    up, ref = r["up"], r["ref"]
+    print(
+        f"\n== gunicorn {r['setting']} (workers x threads), {len(r['worker_rss_warm'])} RQ workers"
+    )
+    print(line("POST interactions/register", up))
+    print(line("GET /health (reference)", ref))
+    print(
+        f"ratio upload/health: p95 {up['p95'] / ref['p95']:.2f}x, "
+        f"throughput {up['rps'] / ref['rps']:.2f}x"
+    )
+    if up["errors"]:
+        print(f"statuses {up['statuses']}; samples: {up['error_samples']}")
+    counts = r["counts"]
+    clean = set(counts) <= {"succeeded", "superseded"}
+    print(
+        f"jobs after {r['waited']:.1f} s: {dict(sorted(counts.items()))} "
+        f"({'all succeeded or superseded' if clean else 'NOT ALL FINISHED CLEANLY'})"
+    )
+    for error, n in r["failed"]:
+        print(f"   failed x{n}: {error}")
+    verdict = "PASS" if r["interactions"] == r["expected"] and not r["leaked"] else "FAIL"
+    print(
+        f"interactions {r['interactions']} vs expected {r['expected']} non-duplicate uploads "
+        f"({r['jobs_total']} accepted, {r['leaked']} utterances with >1 interaction): {verdict}"
+    )
+    print(
+        f"worker drain rate {r['drain']:.1f} jobs/s; median job stage ms: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in r["stages"] if v is not None)
+    )
+    print(
+        "RSS: RQ workers after warm-up "
+        + ", ".join(f"{x:.1f}" for x in r["worker_rss_warm"])
+        + " MB (after drain "
+        + ", ".join(f"{x:.1f}" for x in r["worker_rss_end"])
+        + " MB); gunicorn workers after load "
+        + ", ".join(f"{x:.1f}" for x in r["web_rss"])
+        + " MB"
+    )
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="upload", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--network", help=argparse.SUPPRESS)
+    parser.add_argument("--round-base", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--epoch-ms", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=3200, help="uploads per measurement")
+    parser.add_argument("--duration", type=float, default=40.0, help="cap per measurement (s)")
+    parser.add_argument("--rq-workers", type=int, default=2)
+    parser.add_argument("--workers-after", action="store_true", help="start RQ workers after load")
+    parser.add_argument("--drain-timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--settings",
+        default=(
+            f"{os.environ.get('GUNICORN_WORKERS', '1')}x{os.environ.get('GUNICORN_THREADS', '8')}"
+        ),
+        help="comma-separated WORKERSxTHREADS, e.g. 1x8,2x4",
+    )
+    args = parser.parse_args()
+    sys.path.insert(0, str(PROJECT_ROOT))
+    if args.drive:
+        _drive(args)
+        return
+
+    clips = make_clips(200)
+    print(f"{len(clips)} clips of {CLIP_S:g} s ({len(clips[0]) // 1024} KiB WAV each)")
+    env = {
+        **os.environ,
+        "FLASK_APP": "wsgi",
+        "PYTHONUNBUFFERED": "1",
+        "REDIS_URL": os.environ.get("REDIS_URL", f"redis://{HOST}:6379/0"),
+        "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "MIRA_RATE_LIMITS": "false",
+        "MIRA_QUEUE": "rq",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("GUNICORN_ACCESSLOG", None)
+    settings = [tuple(int(x) for x in item.split("x")) for item in args.settings.split(",")]
+    results = [bench_setting(args, env, w, t, clips) for w, t in settings]
+
+    print("\n== summary")
+    for r in results:
+        up = r["up"]
+        rss = max(r["web_rss"]) if r["web_rss"] else 0.0
+        ok = r["interactions"] == r["expected"] and not r["leaked"]
+        print(
+            f"{r['setting']:<5} p95 {up['p95']:6.1f} ms ({met(up['p95'] <= TARGET_P95_MS)})"
+            f"  {up['rps']:6.1f} uploads/s ({met(up['rps'] >= TARGET_RPS)})"
+            f"  web RSS {rss:5.1f} MB ({met(rss <= TARGET_RSS_MB)})"
+            f"  errors {up['errors']}  drain {r['drain']:.1f} jobs/s"
+            f"  interactions {'PASS' if ok else 'FAIL'}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -67,3 +67,18 @@ def test_tiny_and_empty_clips_do_not_fail():
     assert measure(np.zeros(0, dtype=np.float32)).rms == 0.0
     short = measure(np.full(50, 0.1, dtype=np.float32))
     assert 0.0 <= short.clarity <= 100.0
+
+
+@pytest.mark.parametrize(
+    "n, nperseg", [(48_000, 1024), (300, 75), (257, 64), (1000, 250), (64, 64)]
+)
+def test_welch_matches_scipy(n, nperseg):
+    from scipy.signal import welch
+
+    from mira.audio.quality import welch_psd
+
+    x = np.random.default_rng(n).normal(0, 0.1, n)
+    freqs, expected = welch(x, fs=SR, nperseg=nperseg)
+    ours_freqs, ours = welch_psd(x, SR, nperseg)
+    np.testing.assert_allclose(ours_freqs, freqs)
+    np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-15)

@@ -189,8 +189,12 @@ def _start_sweeper(app, every_s: float) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--no-sweep", is_flag=True, help="Do not run the periodic sweeper.")
 def worker(burst: bool, no_sweep: bool) -> None:
-    """Run an RQ worker for Mira's queue (needs REDIS_URL); warms the models first."""
-    from rq import Worker
+    """Run an RQ worker for Mira's queue (needs REDIS_URL); warms the models first.
+
+    Jobs run in this process (RQ's SimpleWorker): the warm models and database connections
+    serve every job, where a fork per job cost 130–270 ms. A job killed with its worker is
+    re-run by the sweeper."""
+    from rq import SimpleWorker as Worker
 
     from mira import queue
 

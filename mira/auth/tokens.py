@@ -7,8 +7,6 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import jwt
-
 DEVICE_KEY_PREFIX = "mira_dk_"
 JWT_ALGORITHM = "HS256"
 
@@ -22,6 +20,8 @@ def sha256_hex(value: str) -> str:
 
 
 def issue_access_token(user_id: uuid.UUID, secret: str, minutes: int) -> tuple[str, int]:
+    import jwt  # imported on first use: it pulls in `cryptography`, a slow start-up import
+
     now = datetime.now(UTC)
     claims = {
         "sub": str(user_id),
@@ -34,6 +34,8 @@ def issue_access_token(user_id: uuid.UUID, secret: str, minutes: int) -> tuple[s
 
 
 def read_access_token(token: str, secret: str) -> uuid.UUID:
+    import jwt
+
     try:
         claims = jwt.decode(
             token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]}

@@ -54,8 +54,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="mira-cold-") as instance:
-        env = {**os.environ, "MIRA_INSTANCE_PATH": instance, "PYTHONDONTWRITEBYTECODE": "0"}
-        for name in ("DATABASE_URL", "REDIS_URL", "MIRA_QUEUE"):
+        env = {**os.environ, "MIRA_INSTANCE_PATH": instance}
+        # Any non-empty value (even "0") stops Python writing .pyc files; a deployed app has them.
+        for name in ("DATABASE_URL", "REDIS_URL", "MIRA_QUEUE", "PYTHONDONTWRITEBYTECODE"):
             env.pop(name, None)  # the embedded default, as `make run` starts it
         # One untimed run each: writes .pyc files and the instance secret, as a deployed app has.
         for code in PROGRAMS.values():

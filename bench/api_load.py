@@ -20,8 +20,6 @@ import http.client
 import json
 import os
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,10 +28,29 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+from common import (
+    HOST,
+    PROJECT_ROOT,
+    Processes,
+    add_settings_option,
+    admin_connection,
+    children,
+    create_database,
+    drop_database,
+    flask,
+    free_port,
+    gunicorn_command,
+    latency_figures,
+    latency_line,
+    parse_settings,
+    rss_mb,
+    run_clients,
+    wait_healthy,
+)
+
 TARGET_P95_MS = 25.0
 TARGET_RSS_MB = 150.0
 
@@ -77,11 +94,10 @@ def _drive(args: argparse.Namespace) -> None:
     lock = threading.Lock()
     per_client = max(1, args.requests // args.clients)
     deadline = time.monotonic() + args.duration
-    start_gate = threading.Barrier(args.clients + 1)
 
-    def client(index: int) -> None:
+    def client(index: int, gate: threading.Barrier) -> None:
         conn = http.client.HTTPConnection(HOST, args.port, timeout=30)
-        start_gate.wait()
+        gate.wait()
         for _ in range(per_client):
             if time.monotonic() > deadline:
                 break
@@ -102,14 +118,7 @@ def _drive(args: argparse.Namespace) -> None:
                 statuses[status] = statuses.get(status, 0) + 1
         conn.close()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
-    for thread in threads:
-        thread.start()
-    start_gate.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
+    elapsed = run_clients(args.clients, client)
     flat = sorted(x for per in latencies for x in per)
     print(
         json.dumps(
@@ -145,15 +154,8 @@ def run_load(port: int, path: str, token: str | None, clients: int, requests: in
         raise RuntimeError(f"load generator failed:\n{result.stderr}")
     data = json.loads(result.stdout)
     lat = data["latencies_ms"]
-
-    def pct(p: float) -> float:
-        return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))] if lat else float("nan")
-
     return {
-        "n": len(lat),
-        "p50": pct(50),
-        "p95": pct(95),
-        "p99": pct(99),
+        **latency_figures(lat),
         "mean": statistics.fmean(lat) if lat else float("nan"),
         "rps": len(lat) / data["elapsed_s"] if data["elapsed_s"] else 0.0,
         "errors": data["errors"],
@@ -164,37 +166,9 @@ def run_load(port: int, path: str, token: str | None, clients: int, requests: in
 # --------------------------------------------------------------------------- database
 
 
-def _admin_connection(database: str = "postgres"):
-    import psycopg2
-
-    conn = psycopg2.connect(host=HOST, port=5432, user="postgres", dbname=database)
-    conn.autocommit = True
-    return conn
-
-
 def recreate_database(name: str) -> None:
-    conn = _admin_connection()
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-
-
-def drop_database(name: str) -> None:
-    conn = _admin_connection()
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
-
-
-def migrate(env: dict[str, str]) -> None:
-    subprocess.run(
-        [str(PROJECT_ROOT / ".venv/bin/flask"), "db", "upgrade"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    drop_database(name)
+    create_database(name)
 
 
 def _sentence(rng: random.Random) -> str:
@@ -284,7 +258,7 @@ def seed(env: dict[str, str], database: str, interactions: int) -> tuple[str, st
         db.session.commit()
         db.engine.dispose()
     # Steady state, as autovacuum leaves it: statistics and a visibility map (index-only scans).
-    vacuum = _admin_connection(database)
+    vacuum = admin_connection(database)
     with vacuum.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     vacuum.close()
@@ -295,113 +269,34 @@ def seed(env: dict[str, str], database: str, interactions: int) -> tuple[str, st
     return token, str(network_id)
 
 
-# --------------------------------------------------------------------------- server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("PPid:") and int(line.split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-class Server:
-    def __init__(self, env: dict[str, str], workers: int, threads: int):
-        self.port = free_port()
-        self.env = {**env, "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads)}
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
-        self.proc = subprocess.Popen(
-            [
-                str(PROJECT_ROOT / ".venv/bin/gunicorn"),
-                "--config",
-                "gunicorn.conf.py",
-                "-b",
-                f"{HOST}:{self.port}",
-                "wsgi:app",
-            ],
-            cwd=PROJECT_ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_healthy(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(f"gunicorn exited:\n{self.log.read().decode()[-3000:]}")
-            try:
-                conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not become healthy")
-
-    def rss(self) -> tuple[float, list[float]]:
-        return _rss_mb(self.proc.pid), [_rss_mb(pid) for pid in _children(self.proc.pid)]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
 # --------------------------------------------------------------------------- main
 
 
-def _line(name: str, r: dict) -> str:
-    return (
-        f"{name:<28} n={r['n']:>6}  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
-        f"p99 {r['p99']:6.1f} ms  {r['rps']:7.1f} req/s  errors {r['errors']}"
-    )
+_line = partial(latency_line, name_width=28, count_width=6, rate_width=7, rate_unit=" req/s")
 
 
 def bench_setting(base_env, workers, threads, token, network_id, args) -> dict:
-    server = Server(base_env, workers, threads)
+    logs = tempfile.TemporaryDirectory(prefix="mira-bench-logs-")
+    procs = Processes(base_env, Path(logs.name))
+    port = free_port()
     try:
-        server.wait_healthy()
+        web = procs.start(
+            "web",
+            gunicorn_command(port),
+            GUNICORN_WORKERS=str(workers),
+            GUNICORN_THREADS=str(threads),
+        )
+        wait_healthy(port, web, log=lambda: procs.log("web"))
         path = f"/api/v1/{network_id}/interactions?limit=50"
         # Warm-up: every worker imports lazily, opens its pool, fills caches.
-        run_load(server.port, path, token, args.clients, args.clients * 10, 30)
-        run_load(server.port, "/health", None, args.clients, args.clients * 10, 30)
-        api = run_load(server.port, path, token, args.clients, args.requests, args.duration)
-        ref = run_load(server.port, "/health", None, args.clients, args.requests, args.duration)
-        master, workers_rss = server.rss()
+        run_load(port, path, token, args.clients, args.clients * 10, 30)
+        run_load(port, "/health", None, args.clients, args.clients * 10, 30)
+        api = run_load(port, path, token, args.clients, args.requests, args.duration)
+        ref = run_load(port, "/health", None, args.clients, args.requests, args.duration)
+        master, workers_rss = rss_mb(web.pid), [rss_mb(pid) for pid in children(web.pid)]
     finally:
-        server.stop()
+        procs.stop_all()
+        logs.cleanup()
     print(f"\n== gunicorn {workers} worker(s) x {threads} thread(s), {args.clients} clients")
     print(_line("GET interactions?limit=50", api))
     print(_line("GET /health (reference)", ref))
@@ -427,20 +322,14 @@ def main() -> None:
     parser.add_argument("--interactions", type=int, default=10_000)
     parser.add_argument("--database", default="mira_bench")
     parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument(
-        "--settings",
-        default=(
-            f"{os.environ.get('GUNICORN_WORKERS', '1')}x{os.environ.get('GUNICORN_THREADS', '8')}"
-        ),
-        help="comma-separated WORKERSxTHREADS, e.g. 1x8,2x4",
-    )
+    add_settings_option(parser)
     args = parser.parse_args()
     if args.drive:
         args.token = os.environ.get("MIRA_BENCH_TOKEN") or None
         _drive(args)
         return
 
-    settings = [tuple(int(x) for x in item.split("x")) for item in args.settings.split(",")]
+    settings = parse_settings(args.settings)
     instance = tempfile.TemporaryDirectory(prefix="mira-bench-")
     env = {
         **os.environ,
@@ -458,7 +347,7 @@ def main() -> None:
     recreate_database(args.database)
     try:
         started = time.perf_counter()
-        migrate(env)
+        flask(env, "db", "upgrade")
         token, network_id = seed(env, args.database, args.interactions)
         print(f"database ready in {time.perf_counter() - started:.1f} s")
         results = [bench_setting(env, w, t, token, network_id, args) for w, t in settings]

@@ -31,19 +31,36 @@ import http.client
 import io
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from common import (
+    HOST,
+    PROJECT_ROOT,
+    Processes,
+    add_settings_option,
+    admin_connection,
+    children,
+    create_database,
+    drop_database,
+    flask,
+    free_port,
+    gunicorn_command,
+    latency_figures,
+    latency_line,
+    parse_settings,
+    rss_mb,
+    run_clients,
+    wait_healthy,
+)
+
 DATA = PROJECT_ROOT / ".." / "shared" / "data" / "librispeech-test-other"
-HOST = "127.0.0.1"
 SR = 16_000
 CLIP_S = 3.0
 SLOT_MS = 5_000  # each slot is a distinct 3 s interval, 2 s apart from the next
@@ -135,7 +152,6 @@ def _drive(args: argparse.Namespace) -> None:
     samples_of_errors: list[str] = []
     lock = threading.Lock()
     deadline = time.monotonic() + args.duration
-    gate = threading.Barrier(args.clients + 1)
 
     if args.mode == "upload":
         clip_bytes = [bytes.fromhex(c) for c in clips["clips"]]
@@ -145,7 +161,7 @@ def _drive(args: argparse.Namespace) -> None:
         schedule = [[(0, 0)] * args.rounds for _ in range(args.clients)]
         path = "/health"
 
-    def client(index: int) -> None:
+    def client(index: int, gate: threading.Barrier) -> None:
         conn = http.client.HTTPConnection(HOST, args.port, timeout=30)
         client_id = f"bench-client-{index:02d}"
         gate.wait()
@@ -189,14 +205,7 @@ def _drive(args: argparse.Namespace) -> None:
                     samples_of_errors.append(f"{status}: {text[:300]!r}")
         conn.close()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
-    for thread in threads:
-        thread.start()
-    gate.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
+    elapsed = run_clients(args.clients, client)
     print(
         json.dumps(
             {
@@ -238,17 +247,10 @@ def run_load(port: int, mode: str, clients: int, rounds: int, duration: float, *
         raise RuntimeError(f"load generator failed:\n{done.stderr[-3000:]}")
     data = json.loads(done.stdout)
     lat = data["latencies_ms"]
-
-    def pct(p: float) -> float:
-        return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))] if lat else float("nan")
-
     ok = "202" if mode == "upload" else "200"
     good = data["statuses"].get(ok, 0)
     return {
-        "n": len(lat),
-        "p50": pct(50),
-        "p95": pct(95),
-        "p99": pct(99),
+        **latency_figures(lat),
         "rps": good / data["elapsed_s"] if data["elapsed_s"] else 0.0,
         "errors": len(lat) - good,
         "statuses": data["statuses"],
@@ -258,114 +260,6 @@ def run_load(port: int, mode: str, clients: int, rounds: int, duration: float, *
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("PPid:") and int(line.split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-class Processes:
-    """Everything started here, each in its own session so its children stop with it."""
-
-    def __init__(self, env: dict[str, str], logdir: Path):
-        self.env, self.logdir = env, logdir
-        self.procs: list[tuple[str, subprocess.Popen]] = []
-
-    def start(self, name: str, command: list[str], **env) -> subprocess.Popen:
-        log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 (closed in stop_all)
-        proc = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env={**self.env, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        proc.log_file = log
-        self.procs.append((name, proc))
-        return proc
-
-    def log(self, name: str) -> str:
-        path = self.logdir / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def stop(self, proc: subprocess.Popen) -> None:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-            except ProcessLookupError:
-                pass
-        proc.log_file.close()
-
-    def stop_all(self) -> None:
-        for _, proc in reversed(self.procs):
-            try:
-                self.stop(proc)
-            except Exception as exc:  # keep stopping the others
-                print(f"could not stop pid {proc.pid}: {exc}", file=sys.stderr)
-        self.procs.clear()
-
-
-def flask(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-def wait_http(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("gunicorn exited")
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become healthy")
 
 
 def start_rq_workers(procs: Processes, count: int, tag: str) -> list[subprocess.Popen]:
@@ -401,16 +295,8 @@ def register_clients(port: int, network: str, key: str, clients: int) -> None:
 # --------------------------------------------------------------------------- database
 
 
-def admin(database: str = "postgres"):
-    import psycopg2
-
-    conn = psycopg2.connect(host=HOST, port=5432, user="postgres", dbname=database)
-    conn.autocommit = True
-    return conn
-
-
 def db_query(database: str, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = admin(database)
+    conn = admin_connection(database)
     try:
         with conn.cursor() as cur:
             cur.execute(sql, params)
@@ -433,11 +319,7 @@ def wait_jobs(database: str, timeout: float) -> tuple[dict[str, int], float]:
 # --------------------------------------------------------------------------- main
 
 
-def line(name: str, r: dict) -> str:
-    return (
-        f"{name:<30} n={r['n']:>5}  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
-        f"p99 {r['p99']:6.1f} ms  {r['rps']:6.1f}/s  errors {r['errors']}"
-    )
+line = partial(latency_line, name_width=30, count_width=5, rate_width=6, rate_unit="/s")
 
 
 def bench_setting(args, base_env, gunicorn_workers, gunicorn_threads, clips) -> dict:
@@ -454,9 +336,7 @@ def bench_setting(args, base_env, gunicorn_workers, gunicorn_threads, clips) -> 
         "GUNICORN_THREADS": str(gunicorn_threads),
     }
     procs = Processes(env, Path(storage.name))
-    conn = admin()
-    conn.cursor().execute(f'CREATE DATABASE "{database}"')
-    conn.close()
+    create_database(database)
     result: dict = {"setting": f"{gunicorn_workers}x{gunicorn_threads}"}
     try:
         flask(env, "db", "upgrade")
@@ -467,20 +347,8 @@ def bench_setting(args, base_env, gunicorn_workers, gunicorn_threads, clips) -> 
         key = json.loads(flask(env, "mira", "create-device-key", network))["key"]
 
         port = free_port()
-        web = procs.start(
-            "web",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--config",
-                "gunicorn.conf.py",
-                "--bind",
-                f"{HOST}:{port}",
-                "wsgi:app",
-            ],
-        )
-        wait_http(port, web)
+        web = procs.start("web", gunicorn_command(port))
+        wait_healthy(port, web)
         register_clients(port, network, key, args.clients)
 
         workers: list[subprocess.Popen] = []
@@ -567,9 +435,7 @@ def bench_setting(args, base_env, gunicorn_workers, gunicorn_threads, clips) -> 
     finally:
         procs.stop_all()
         try:
-            conn = admin()
-            conn.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            conn.close()
+            drop_database(database)
         finally:
             _drop_queue(env)
             storage.cleanup()
@@ -647,13 +513,7 @@ def main() -> None:
     parser.add_argument("--rq-workers", type=int, default=2)
     parser.add_argument("--workers-after", action="store_true", help="start RQ workers after load")
     parser.add_argument("--drain-timeout", type=float, default=300.0)
-    parser.add_argument(
-        "--settings",
-        default=(
-            f"{os.environ.get('GUNICORN_WORKERS', '1')}x{os.environ.get('GUNICORN_THREADS', '8')}"
-        ),
-        help="comma-separated WORKERSxTHREADS, e.g. 1x8,2x4",
-    )
+    add_settings_option(parser)
     args = parser.parse_args()
     sys.path.insert(0, str(PROJECT_ROOT))
     if args.drive:
@@ -673,7 +533,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     env.pop("GUNICORN_ACCESSLOG", None)
-    settings = [tuple(int(x) for x in item.split("x")) for item in args.settings.split(",")]
+    settings = parse_settings(args.settings)
     results = [bench_setting(args, env, w, t, clips) for w, t in settings]
 
     print("\n== summary")

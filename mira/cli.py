@@ -140,6 +140,7 @@ def _warm_pipeline() -> None:
     import numpy as np
 
     from mira.audio.denoise import denoise
+    from mira.audio.embedding import encoder
     from mira.audio.quality import measure
     from mira.audio.vad import find_speech
 
@@ -147,6 +148,7 @@ def _warm_pipeline() -> None:
     clip = (0.01 * rng.standard_normal(16_000)).astype(np.float32)
     measure(clip)
     find_speech(denoise(clip, current_app.config["MIRA_DENOISE"]))
+    encoder().embed(clip)  # loads the voice model once per worker
 
 
 def _prepare_for_fork() -> None:

@@ -9,6 +9,7 @@ once per process. Embeddings are 256-d, L2-normalised float32; compare them by d
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -159,7 +160,8 @@ def encoder() -> SpeakerEncoder:
     global _encoder
     with _encoder_lock:
         if _encoder is None:
-            _encoder = SpeakerEncoder()
+            # One thread per worker process: workers, not threads, use the other cores.
+            _encoder = SpeakerEncoder(threads=int(os.environ.get("MIRA_TORCH_THREADS", "1")))
         return _encoder
 
 

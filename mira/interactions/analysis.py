@@ -18,9 +18,19 @@ from mira.extensions import db
 from mira.interactions.models import Interaction
 from mira.jobs import services as jobs
 from mira.jobs.models import Job
+from mira.locks import network_lock
+from mira.networks.models import Network
+from mira.persons import voices
 from mira.storage import BlobNotFound, blob_store
 
-STAGE_PROGRESS = {"decode": 0.1, "quality": 0.25, "denoise": 0.4, "vad": 0.55, "done": 1.0}
+STAGE_PROGRESS = {
+    "decode": 0.1,
+    "quality": 0.25,
+    "denoise": 0.4,
+    "vad": 0.55,
+    "speaker": 0.7,
+    "done": 1.0,
+}
 
 
 class _Timer:
@@ -84,7 +94,13 @@ def analyze(job: Job) -> dict[str, Any]:
     if winner is not None:
         jobs.set_stage(job, "done", 1.0, timer.timings)
         return {**base, "interaction_ids": [], "superseded_by": str(winner)}
-    interaction = _record_interaction(job, decoded.duration_s, speech, quality)
+    embedding = None
+    with timer.stage("speaker"):
+        if speech.speech_s >= voices.MIN_SPEECH_S:
+            from mira.audio.embedding import encoder
+
+            embedding = encoder().embed(speech.samples(clean))
+    interaction = _record_interaction(job, decoded.duration_s, speech, quality, embedding)
     jobs.set_stage(job, "done", 1.0, timer.timings)
     return {
         **base,
@@ -100,33 +116,41 @@ def _heard_at(job: Job) -> datetime:
     return job.created_at
 
 
-def _record_interaction(job: Job, duration_s: float, speech, quality) -> Interaction:
-    """One interaction per job (turn 0), created once even if the job runs again."""
+def _record_interaction(job: Job, duration_s: float, speech, quality, embedding) -> Interaction:
+    """One interaction per job (turn 0), created once even if the job runs again, attributed
+    to a speaker in the same transaction (under the network lock, so one new voice never
+    becomes two persons)."""
     existing = db.session.scalar(
         db.select(Interaction).where(Interaction.job_id == job.id, Interaction.turn_index == 0)
     )
     if existing is not None:
         return existing
-    interaction = Interaction(
-        id=uuid.uuid4(),
-        network_id=job.network_id,
-        text=None,
-        timestamp=_heard_at(job),
-        client_id=job.client_id,
-        interaction_type="audio",
-        duration_s=round(duration_s, 3),
-        audio_quality=quality,
-        meta=(job.payload or {}).get("metadata") or {},
-        audio_key=(job.payload or {}).get("audio_key"),
-        job_id=job.id,
-        turn_index=0,
-        start_s=speech.segments[0].start_s,
-        end_s=speech.segments[-1].end_s,
-    )
-    db.session.add(interaction)
-    db.session.flush()
-    from mira.interactions.services import event_data
+    with network_lock(job.network_id):
+        interaction = Interaction(
+            id=uuid.uuid4(),
+            network_id=job.network_id,
+            text=None,
+            timestamp=_heard_at(job),
+            client_id=job.client_id,
+            interaction_type="audio",
+            duration_s=round(duration_s, 3),
+            audio_quality=quality,
+            meta=(job.payload or {}).get("metadata") or {},
+            audio_key=(job.payload or {}).get("audio_key"),
+            job_id=job.id,
+            turn_index=0,
+            start_s=speech.segments[0].start_s,
+            end_s=speech.segments[-1].end_s,
+        )
+        db.session.add(interaction)
+        db.session.flush()
+        if embedding is not None:
+            network = db.session.get(Network, job.network_id)
+            interaction.person_id, interaction.confidence = voices.attribute(
+                network, embedding, speech.speech_s, interaction.timestamp, interaction.id
+            )
+            db.session.flush()
+        from mira.interactions.services import event_data
 
-    events.record(job.network_id, "interaction.created", event_data(interaction))
-    db.session.commit()
+        events.record(job.network_id, "interaction.created", event_data(interaction))
     return interaction

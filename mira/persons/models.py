@@ -53,6 +53,12 @@ class VoiceSample(db.Model):
         Uuid, ForeignKey("persons.id", ondelete="CASCADE"), index=True
     )
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # "enrolled" (uploaded to enrol the person) or "learned" (a confidently identified
+    # utterance); learned samples keep their interaction so a correction can move them.
+    source: Mapped[str] = mapped_column(String(16), default="enrolled", server_default="enrolled")
+    interaction_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("interactions.id", ondelete="SET NULL"), index=True
+    )
     audio_key: Mapped[str | None] = mapped_column(String(512))
     description: Mapped[str | None] = mapped_column(Text)
     expected_text: Mapped[str | None] = mapped_column(Text)

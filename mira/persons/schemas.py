@@ -44,6 +44,8 @@ class MergeSchema(Schema):
 class VoiceSampleSchema(Schema):
     id = fields.UUID()
     person_id = fields.UUID()
+    source = fields.String(metadata={"description": "enrolled, or learned from an interaction"})
+    interaction_id = fields.UUID(allow_none=True)
     description = fields.String(allow_none=True)
     expected_text = fields.String(allow_none=True)
     transcript = fields.String(allow_none=True)

@@ -3,7 +3,6 @@ and the choice of one stream when several clients heard the same utterance."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from mira.errors import MiraError
 from mira.extensions import db
 from mira.jobs.models import Job
+from mira.locks import network_lock
 from mira.service.models import Client
 from mira.service.services import get_client
 from mira.types import utcnow
@@ -130,23 +130,6 @@ def set_rssi(network_id: uuid.UUID, target_client_id: str, rssi: float):
 
 # Choosing one stream among duplicates ---------------------------------------------------------
 
-_local_locks: dict[uuid.UUID, threading.Lock] = {}
-_local_locks_guard = threading.Lock()
-
-
-def _network_lock(network_id: uuid.UUID):
-    """Serialise dedup decisions of one network: a row lock on PostgreSQL (across processes
-    and machines), a process lock on SQLite (single-process embedded mode)."""
-    from mira.networks.models import Network
-
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(db.select(Network.id).where(Network.id == network_id).with_for_update())
-        return None
-    with _local_locks_guard:
-        lock = _local_locks.setdefault(network_id, threading.Lock())
-    lock.acquire()
-    return lock
-
 
 def _overlapping_peers(job: Job) -> list[Job]:
     return list(
@@ -210,8 +193,7 @@ def choose_stream(job: Job) -> uuid.UUID | None:
         for peer in _overlapping_peers(job):
             if peer.score is None and peer.status != "succeeded":
                 _score_peer(peer)
-        lock = _network_lock(job.network_id)
-        try:
+        with network_lock(job.network_id):
             peers = _overlapping_peers(job)
             if any(p.score is None and p.status != "succeeded" for p in peers):
                 continue  # a new peer arrived meanwhile: score it first
@@ -234,10 +216,6 @@ def choose_stream(job: Job) -> uuid.UUID | None:
             # Recorded inside the lock: a peer deciding later sees the utterance is taken.
             job.result = {**(job.result or {}), "decided": "kept"}
             return None
-        finally:
-            db.session.commit()  # ends the transaction, releasing the row lock
-            if lock is not None:
-                lock.release()
 
 
 def require_enabled(network) -> None:

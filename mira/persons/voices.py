@@ -1,0 +1,137 @@
+"""Voice profiles of a network's persons, and who spoke an utterance.
+
+Profiles are robust aggregates of voice samples (`mira.audio.speakers.aggregate`). An
+utterance is attributed to the most similar profile of its own network when the similarity
+reaches the network's threshold (`settings.speaker_threshold`, default 0.75); otherwise a new
+unnamed person is created for the voice, so a stranger who speaks again is recognised as the
+same "Person N". Confident matches teach the profile, up to a bounded number of samples.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from mira.events import services as events
+from mira.extensions import db
+from mira.networks.models import Network
+from mira.persons.models import Person, VoiceSample
+
+MIN_SPEECH_S = 1.0  # shorter speech gives unreliable embeddings: left unattributed
+LEARN_MARGIN = 0.05  # learn from a match only this far above the threshold
+
+
+def threshold_for(network: Network) -> float:
+    from mira.audio.speakers import DEFAULT_THRESHOLD
+
+    value = (network.settings or {}).get("speaker_threshold")
+    return float(value) if isinstance(value, int | float) and 0 < value < 1 else DEFAULT_THRESHOLD
+
+
+def _profiles(network_id: uuid.UUID) -> list[tuple[uuid.UUID, np.ndarray]]:
+    from mira.audio.embedding import from_bytes
+
+    rows = db.session.execute(
+        db.select(Person.id, Person.voice_embedding).where(
+            Person.network_id == network_id, Person.voice_embedding.is_not(None)
+        )
+    ).all()
+    return [(person_id, from_bytes(blob)) for person_id, blob in rows]
+
+
+def refresh_profile(person: Person) -> None:
+    """Recompute a person's profile and sample count from their samples."""
+    from mira.audio.embedding import from_bytes, to_bytes
+    from mira.audio.speakers import aggregate
+
+    blobs = db.session.scalars(
+        db.select(VoiceSample.embedding).where(
+            VoiceSample.person_id == person.id, VoiceSample.embedding.is_not(None)
+        )
+    ).all()
+    person.voice_sample_count = len(blobs)
+    person.voice_embedding = to_bytes(aggregate([from_bytes(b) for b in blobs])) if blobs else None
+
+
+def _add_sample(person: Person, embedding: np.ndarray, interaction_id: uuid.UUID, speech_s: float):
+    from mira.audio.embedding import to_bytes
+    from mira.audio.speakers import MAX_SAMPLES
+
+    learned = db.session.scalar(
+        db.select(db.func.count())
+        .select_from(VoiceSample)
+        .where(VoiceSample.person_id == person.id, VoiceSample.source == "learned")
+    )
+    if learned >= MAX_SAMPLES:
+        return
+    db.session.add(
+        VoiceSample(
+            network_id=person.network_id,
+            person_id=person.id,
+            embedding=to_bytes(embedding),
+            source="learned",
+            interaction_id=interaction_id,
+            speech_s=round(speech_s, 3),
+        )
+    )
+    db.session.flush()
+    refresh_profile(person)
+
+
+def _new_unknown_person(network_id: uuid.UUID) -> Person:
+    next_index = (
+        db.session.scalar(
+            db.select(db.func.max(Person.index)).where(Person.network_id == network_id)
+        )
+        or 0
+    ) + 1
+    person = Person(network_id=network_id, name=None, index=next_index, voice_sample_count=0)
+    db.session.add(person)
+    db.session.flush()
+    return person
+
+
+def attribute(
+    network: Network,
+    embedding: np.ndarray,
+    speech_s: float,
+    heard_at: datetime,
+    interaction_id: uuid.UUID,
+) -> tuple[uuid.UUID | None, float | None]:
+    """(person id, similarity) for an utterance; stages rows without committing.
+
+    Call it inside `network_lock`, and commit together with the interaction, so two
+    utterances of one new voice never make two persons.
+    """
+    from mira.audio.speakers import identify
+    from mira.persons.services import as_dict
+
+    if speech_s < MIN_SPEECH_S:
+        return None, None
+    threshold = threshold_for(network)
+    match = identify(embedding, _profiles(network.id), threshold)
+    if match.key is not None:
+        person = db.session.get(Person, match.key)
+        confidence: float | None = round(match.score, 4)
+        if match.score >= threshold + LEARN_MARGIN:
+            _add_sample(person, embedding, interaction_id, speech_s)
+        created = False
+    else:
+        person = _new_unknown_person(network.id)
+        _add_sample(person, embedding, interaction_id, speech_s)
+        confidence, created = None, True
+    if person.last_heard_at is None or heard_at > person.last_heard_at:
+        person.last_heard_at = heard_at
+    db.session.flush()
+    data: dict[str, Any] = _person_event(as_dict(person))
+    events.record(network.id, "person.created" if created else "person.updated", data)
+    return person.id, confidence
+
+
+def _person_event(item: dict[str, Any]) -> dict[str, Any]:
+    from mira.persons.schemas import PersonSchema
+
+    return PersonSchema().dump(item)

@@ -1,0 +1,112 @@
+"""Who is speaking: uploads are attributed to persons of their own network by voice."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+
+from mira.extensions import db
+from mira.persons.models import Person, VoiceSample
+from tests.audio_data import speech, speech_files, wav_bytes
+
+
+def _files_of(speaker_rank: int) -> list[int]:
+    """Indexes of the shared files of the n-th speaker (in folder order)."""
+    files = speech_files()
+    names = sorted({p.parent.name for p in files})
+    return [i for i, p in enumerate(files) if p.parent.name == names[speaker_rank]]
+
+
+@pytest.fixture
+def mic(client, alice, device_key):
+    headers = {"X-API-Key": device_key}
+    client.post(f"{alice.prefix()}/service/client/register/kitchen", headers=headers)
+    return headers
+
+
+def _say(client, account, headers, index: int) -> dict:
+    response = client.post(
+        f"{account.prefix()}/interactions/register?wait=10",
+        data={"audio": (io.BytesIO(wav_bytes(speech(index))), "a.wav"), "client_id": "kitchen"},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.json
+    [interaction_id] = response.json["result"]["interaction_ids"]
+    return client.get(
+        f"{account.prefix()}/interactions/{interaction_id}", headers=account.headers
+    ).json
+
+
+def test_a_new_voice_becomes_person_one_and_is_recognised_again(client, alice, mic):
+    first, second = _files_of(0)[:2]
+    heard = _say(client, alice, mic, first)
+    assert heard["person_id"] is not None and heard["speaker_id"] == heard["person_id"]
+    assert heard["confidence"] is None  # a new voice: nobody to compare with
+    person = client.get(
+        f"{alice.prefix()}/persons/{heard['person_id']}", headers=alice.headers
+    ).json
+    assert (person["name"], person["index"], person["voice_sample_count"]) == (None, 1, 1)
+    assert person["last_heard_at"] == heard["timestamp"]
+    again = _say(client, alice, mic, second)
+    assert again["person_id"] == heard["person_id"]
+    assert again["confidence"] >= 0.75
+    events = client.get(f"{alice.prefix()}/events", headers=alice.headers).json["events"]
+    assert [e["type"] for e in events].count("person.created") == 1
+
+
+def test_two_strangers_become_two_persons(client, alice, mic):
+    a = _say(client, alice, mic, _files_of(1)[0])
+    b = _say(client, alice, mic, _files_of(2)[0])
+    a2 = _say(client, alice, mic, _files_of(1)[1])
+    assert a["person_id"] != b["person_id"]
+    assert a2["person_id"] == a["person_id"]
+    indexes = sorted(p.index for p in db.session.scalars(db.select(Person)))
+    assert indexes == [1, 2]
+
+
+def test_a_voice_known_in_one_network_is_new_in_another(client, alice, bob, mic, device_key):
+    first, second = _files_of(3)[:2]
+    in_alice = _say(client, alice, mic, first)
+    bob_key = client.post(
+        f"{bob.prefix()}/service/keys", json={"name": "mic"}, headers=bob.headers
+    ).json["key"]
+    bob_mic = {"X-API-Key": bob_key}
+    client.post(f"{bob.prefix()}/service/client/register/kitchen", headers=bob_mic)
+    in_bob = _say(client, bob, bob_mic, second)
+    assert in_bob["person_id"] != in_alice["person_id"]
+    assert in_bob["confidence"] is None  # Bob's network had no profile to match
+    owner = db.session.get(Person, uuid.UUID(in_bob["person_id"])).network_id
+    assert str(owner) == bob.network_id
+
+
+def test_deleting_a_person_deletes_their_voice_data(client, alice, mic):
+    heard = _say(client, alice, mic, _files_of(4)[0])
+    assert db.session.scalar(db.select(db.func.count()).select_from(VoiceSample)) == 1
+    client.delete(f"{alice.prefix()}/persons/{heard['person_id']}", headers=alice.headers)
+    assert db.session.scalar(db.select(db.func.count()).select_from(VoiceSample)) == 0
+    kept = client.get(f"{alice.prefix()}/interactions/{heard['id']}", headers=alice.headers).json
+    assert kept["person_id"] is None  # the interaction stays, unattributed
+
+
+def test_short_speech_is_left_unattributed(client, alice, mic):
+    import numpy as np
+
+    # 0.8 s cut from the middle of an utterance, then silence: speech, but under a second.
+    clip = np.concatenate([speech(_files_of(5)[0])[24000:36800], np.zeros(16000, dtype=np.float32)])
+    response = client.post(
+        f"{alice.prefix()}/interactions/register?wait=10",
+        data={"audio": (io.BytesIO(wav_bytes(clip)), "a.wav"), "client_id": "kitchen"},
+        headers=mic,
+        content_type="multipart/form-data",
+    )
+    result = response.json["result"]
+    [interaction_id] = result["interaction_ids"]
+    assert 0.3 <= result["speech_s"] < 1.0
+    interaction = client.get(
+        f"{alice.prefix()}/interactions/{interaction_id}", headers=alice.headers
+    ).json
+    assert interaction["person_id"] is None
+    assert db.session.scalar(db.select(db.func.count()).select_from(Person)) == 0

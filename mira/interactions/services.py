@@ -113,9 +113,15 @@ def create_text(network_id: uuid.UUID, body: dict[str, Any]) -> Interaction:
 def update(network_id: uuid.UUID, interaction_id: uuid.UUID, changes: dict[str, Any]):
     interaction = get(network_id, interaction_id)
     _check_refs(network_id, changes.get("person_id"), changes.get("conversation_id"))
+    previous_person = interaction.person_id
     for key in ("text", "person_id", "conversation_id"):
         if key in changes:
             setattr(interaction, key, changes[key])
+    if "person_id" in changes and changes["person_id"] != previous_person:
+        from mira.persons import voices
+
+        # A speaker correction: the utterance's voice moves to the right profile.
+        voices.move_utterance_voice(interaction.id, previous_person, changes["person_id"])
     if "metadata" in changes:
         interaction.meta = {**(interaction.meta or {}), **changes["metadata"]}
     db.session.flush()

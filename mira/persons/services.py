@@ -15,6 +15,7 @@ from mira.errors import MiraError, not_found
 from mira.events import services as events
 from mira.extensions import db
 from mira.interactions.models import Interaction
+from mira.persons import voices
 from mira.persons.models import Person, VoiceSample
 
 
@@ -161,13 +162,8 @@ def merge(network_id: uuid.UUID, source_id: uuid.UUID, target_id: uuid.UUID) -> 
         .values(person_id=target.id)
     )
     _move_participation(source.id, target.id)
-    target.voice_sample_count = db.session.scalar(
-        db.select(db.func.count())
-        .select_from(VoiceSample)
-        .where(VoiceSample.person_id == target.id)
-    )
-    if target.voice_embedding is None:
-        target.voice_embedding = source.voice_embedding
+    db.session.flush()
+    voices.refresh_profile(target)  # one profile from both persons' samples
     if source.last_heard_at and (
         target.last_heard_at is None or source.last_heard_at > target.last_heard_at
     ):
@@ -216,13 +212,7 @@ def delete_sample(network_id: uuid.UUID, person_id: uuid.UUID, sample_id: uuid.U
             VoiceSample.id == sample_id,
         )
     )
-    person.voice_sample_count = db.session.scalar(
-        db.select(db.func.count())
-        .select_from(VoiceSample)
-        .where(VoiceSample.person_id == person_id)
-    )
-    if person.voice_sample_count == 0:
-        person.voice_embedding = None
+    voices.refresh_profile(person)
     db.session.flush()
     events.record(network_id, "person.updated", _event_data(person))
     db.session.commit()

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from mira.events import services as events
 from mira.extensions import db
 from mira.networks.models import Network
 from mira.persons.models import Person, VoiceSample
+
+if TYPE_CHECKING:  # numpy stays out of the web process
+    import numpy as np
 
 MIN_SPEECH_S = 1.0  # shorter speech gives unreliable embeddings: left unattributed
 LEARN_MARGIN = 0.05  # learn from a match only this far above the threshold
@@ -48,12 +49,11 @@ def refresh_profile(person: Person) -> None:
     from mira.audio.speakers import aggregate
 
     blobs = db.session.scalars(
-        db.select(VoiceSample.embedding).where(
-            VoiceSample.person_id == person.id, VoiceSample.embedding.is_not(None)
-        )
+        db.select(VoiceSample.embedding).where(VoiceSample.person_id == person.id)
     ).all()
+    vectors = [from_bytes(b) for b in blobs if b]
     person.voice_sample_count = len(blobs)
-    person.voice_embedding = to_bytes(aggregate([from_bytes(b) for b in blobs])) if blobs else None
+    person.voice_embedding = to_bytes(aggregate(vectors)) if vectors else None
 
 
 def _add_sample(person: Person, embedding: np.ndarray, interaction_id: uuid.UUID, speech_s: float):
@@ -135,3 +135,24 @@ def _person_event(item: dict[str, Any]) -> dict[str, Any]:
     from mira.persons.schemas import PersonSchema
 
     return PersonSchema().dump(item)
+
+
+def move_utterance_voice(
+    interaction_id: uuid.UUID, old_person_id: uuid.UUID | None, new_person_id: uuid.UUID | None
+) -> None:
+    """After a speaker correction, the sample learned from that utterance follows it (or is
+    dropped when the utterance is unattributed), and both profiles are recomputed."""
+    sample = db.session.scalar(
+        db.select(VoiceSample).where(VoiceSample.interaction_id == interaction_id)
+    )
+    if sample is None:
+        return
+    if new_person_id is None:
+        db.session.delete(sample)
+    else:
+        sample.person_id = new_person_id
+    db.session.flush()
+    for person_id in {old_person_id, new_person_id} - {None}:
+        person = db.session.get(Person, person_id)
+        if person is not None:
+            refresh_profile(person)

@@ -110,3 +110,39 @@ def test_short_speech_is_left_unattributed(client, alice, mic):
     ).json
     assert interaction["person_id"] is None
     assert db.session.scalar(db.select(db.func.count()).select_from(Person)) == 0
+
+
+def test_a_speaker_correction_moves_the_voice_to_the_right_profile(client, alice, mic):
+    stranger = _say(client, alice, mic, _files_of(6)[0])
+    named = client.post(
+        f"{alice.prefix()}/persons", json={"name": "Ann"}, headers=alice.headers
+    ).json
+    response = client.patch(
+        f"{alice.prefix()}/interactions/{stranger['id']}",
+        json={"person_id": named["id"]},
+        headers=alice.headers,
+    )
+    assert response.status_code == 200 and response.json["person_id"] == named["id"]
+    ann = client.get(f"{alice.prefix()}/persons/{named['id']}", headers=alice.headers).json
+    old = client.get(
+        f"{alice.prefix()}/persons/{stranger['person_id']}", headers=alice.headers
+    ).json
+    assert (ann["voice_sample_count"], ann["is_enrolled"]) == (1, True)
+    assert (old["voice_sample_count"], old["is_enrolled"]) == (0, False)
+    # Ann's next utterance is now recognised as Ann's.
+    again = _say(client, alice, mic, _files_of(6)[1])
+    assert again["person_id"] == named["id"]
+
+
+def test_merging_persons_merges_their_voice_profiles(client, alice, mic):
+    first = _say(client, alice, mic, _files_of(7)[0])
+    named = client.post(
+        f"{alice.prefix()}/persons", json={"name": "Bo"}, headers=alice.headers
+    ).json
+    merged = client.post(
+        f"{alice.prefix()}/persons/{first['person_id']}/merge",
+        json={"into": named["id"]},
+        headers=alice.headers,
+    ).json
+    assert merged["voice_sample_count"] == 1 and merged["is_enrolled"] is True
+    assert _say(client, alice, mic, _files_of(7)[1])["person_id"] == named["id"]

@@ -24,6 +24,11 @@ HEAVY_MODULES = (
     "pocketsphinx",
     "noisereduce",
     "faster_whisper",
+    # The signal-processing stack belongs to the worker too.
+    "numpy",
+    "scipy",
+    "soundfile",
+    "webrtcvad",
 )
 
 PROBE = """

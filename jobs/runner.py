@@ -14,6 +14,7 @@ log = logging.getLogger("mira.jobs")
 # kind -> "module.function"; imported on first use so the web process stays light.
 HANDLERS: dict[str, str] = {
     "analyze": "jobs.analyze_audio.run",
+    "enroll": "jobs.enroll_voice.run",
 }
 
 

@@ -54,7 +54,7 @@ def parse_metadata(raw: str | None) -> dict[str, Any]:
     return value
 
 
-def _check_audio(data: bytes) -> tuple[str, float | None]:
+def check_audio(data: bytes) -> tuple[str, float | None]:
     from mira.audio.decode import AudioError, probe_duration, sniff
 
     if not data:
@@ -112,7 +112,7 @@ def accept(
             "chunk_end_ms is before chunk_start_ms",
             errors={"chunk_end_ms": ["Before chunk_start_ms."]},
         )
-    fmt, duration = _check_audio(data)
+    fmt, duration = check_audio(data)
     now = utcnow()
     arrived_ms = int(now.timestamp() * 1000)
     start_ms, end_ms, captured_ms = _dedup_interval(

@@ -1,7 +1,11 @@
+from flask import request
 from flask.views import MethodView
 
 from mira.auth.scope import network_blueprint, parse_uuid, scope
-from mira.persons import services
+from mira.errors import MiraError
+from mira.jobs import services as jobs
+from mira.jobs.schemas import JobAcceptedSchema
+from mira.persons import enrollment, services
 from mira.persons.schemas import (
     MergeSchema,
     PersonCreateSchema,
@@ -86,3 +90,87 @@ class VoiceSampleItem(MethodView):
             parse_uuid(person_id, "person_id"),
             parse_uuid(sample_id, "sample_id"),
         )
+
+
+VOICE_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "audio_file": {"type": "string", "format": "binary"},
+                        "audio": {"type": "string", "format": "binary"},
+                        "description": {"type": "string", "maxLength": 500},
+                        "expected_text": {"type": "string", "maxLength": 2000},
+                    },
+                }
+            }
+        },
+    }
+}
+UPDATE_DOC = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string", "maxLength": 128},
+                        "audio": {"type": "string", "format": "binary"},
+                        "expected_text": {"type": "string", "maxLength": 2000},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _form_text(name: str, max_length: int) -> str | None:
+    value = request.form.get(name)
+    if value is not None and len(value) > max_length:
+        raise MiraError(422, f"{name} is too long", errors={name: [f"Max {max_length}."]})
+    return value or None
+
+
+def _uploaded_audio() -> bytes | None:
+    upload = request.files.get("audio_file") or request.files.get("audio")
+    return upload.read() if upload is not None else None
+
+
+@blp.route("/<person_id>/voice")
+class Voice(MethodView):
+    @blp.doc(**VOICE_DOC)
+    @blp.response(202, JobAcceptedSchema)
+    def post(self, person_id):
+        """Add a voice sample to the person's profile (an `enroll` job; ≥ 2 s of speech)."""
+        job = enrollment.accept(
+            scope().network,
+            parse_uuid(person_id, "person_id"),
+            _uploaded_audio(),
+            description=_form_text("description", 500),
+            expected_text=_form_text("expected_text", 2000),
+        )
+        return jobs.accepted(job)
+
+
+@blp.route("/<person_id>/update")
+class LegacyUpdate(MethodView):
+    @blp.doc(**UPDATE_DOC)
+    @blp.response(200, PersonSchema)
+    def post(self, person_id):
+        """Rename and/or enrol in one call (older clients): answers the person; the voice
+        sample, when given, is analysed by an `enroll` job."""
+        network_id, pid = scope().network_id, parse_uuid(person_id, "person_id")
+        person = services.get(network_id, pid)
+        name = _form_text("name", 128)
+        audio = _uploaded_audio()
+        if audio is not None:
+            enrollment.accept(
+                scope().network, pid, audio, expected_text=_form_text("expected_text", 2000)
+            )
+        if name:
+            person = services.update(network_id, pid, {"name": name})
+        return services.as_dict(services.get(network_id, person.id))

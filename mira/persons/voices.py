@@ -126,12 +126,12 @@ def attribute(
     if person.last_heard_at is None or heard_at > person.last_heard_at:
         person.last_heard_at = heard_at
     db.session.flush()
-    data: dict[str, Any] = _person_event(as_dict(person))
+    data: dict[str, Any] = person_event(as_dict(person))
     events.record(network.id, "person.created" if created else "person.updated", data)
     return person.id, confidence
 
 
-def _person_event(item: dict[str, Any]) -> dict[str, Any]:
+def person_event(item: dict[str, Any]) -> dict[str, Any]:
     from mira.persons.schemas import PersonSchema
 
     return PersonSchema().dump(item)

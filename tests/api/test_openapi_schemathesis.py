@@ -200,8 +200,7 @@ PLAIN_PATHS = [
     "/api/v1/networks/{network_id}/members",
     "/api/v1/networks/{network_id}/members/{user_id}",
 ]
-# Voice enrolment (/persons/{person_id}/voice and /update) and
-# /interactions/{interaction_id}/inference join this list with the speaker and assistant work.
+# /interactions/{interaction_id}/inference joins this list with the assistant work.
 NETWORK_PATHS = [
     "/service/info",
     "/service/client/register/{client_id}",
@@ -222,6 +221,8 @@ NETWORK_PATHS = [
     "/interactions/{interaction_id}",
     "/persons",
     "/persons/{person_id}",
+    "/persons/{person_id}/voice",
+    "/persons/{person_id}/update",
     "/persons/{person_id}/voice-samples",
     "/persons/{person_id}/voice-samples/{sample_id}",
     "/persons/{person_id}/merge",

@@ -146,3 +146,93 @@ def test_merging_persons_merges_their_voice_profiles(client, alice, mic):
     ).json
     assert merged["voice_sample_count"] == 1 and merged["is_enrolled"] is True
     assert _say(client, alice, mic, _files_of(7)[1])["person_id"] == named["id"]
+
+
+def _enrol(client, account, person_id: str, index: int, field: str = "audio_file"):
+    return client.post(
+        f"{account.prefix()}/persons/{person_id}/voice",
+        data={field: (io.BytesIO(wav_bytes(speech(index))), "v.wav"), "description": "hello"},
+        headers=account.headers,
+        content_type="multipart/form-data",
+    )
+
+
+def test_enrolled_person_is_recognised_by_name(client, alice, mic):
+    ann = client.post(f"{alice.prefix()}/persons", json={"name": "Ann"}, headers=alice.headers).json
+    for index in _files_of(8)[1:4]:  # the first file holds under 2 s of speech
+        response = _enrol(client, alice, ann["id"], index)
+        assert response.status_code == 202, response.json
+        job = client.get(response.json["status_url"], headers=alice.headers).json
+        assert (job["kind"], job["status"]) == ("enroll", "succeeded"), job
+    person = client.get(f"{alice.prefix()}/persons/{ann['id']}", headers=alice.headers).json
+    assert (person["voice_sample_count"], person["is_enrolled"]) == (3, True)
+    samples = client.get(
+        f"{alice.prefix()}/persons/{ann['id']}/voice-samples", headers=alice.headers
+    ).json
+    assert {s["source"] for s in samples} == {"enrolled"}
+    assert all(s["description"] == "hello" and s["speech_s"] >= 2 for s in samples)
+    heard = _say(client, alice, mic, _files_of(8)[5])
+    assert heard["person_id"] == ann["id"] and heard["confidence"] >= 0.75
+    stranger = _say(client, alice, mic, _files_of(9)[0])
+    assert stranger["person_id"] != ann["id"]
+
+
+def test_enrolment_needs_two_seconds_of_speech(client, alice):
+    import numpy as np
+
+    ann = client.post(f"{alice.prefix()}/persons", json={"name": "Ann"}, headers=alice.headers).json
+    short = np.concatenate([speech(0)[24000:40000], np.zeros(8000, dtype=np.float32)])
+    response = client.post(
+        f"{alice.prefix()}/persons/{ann['id']}/voice",
+        data={"audio": (io.BytesIO(wav_bytes(short)), "v.wav")},
+        headers=alice.headers,
+        content_type="multipart/form-data",
+    )
+    job = client.get(response.json["status_url"], headers=alice.headers).json
+    assert job["status"] == "failed" and job["error"].startswith("TOO_SHORT"), job
+    assert job["attempts"] == 1
+    person = client.get(f"{alice.prefix()}/persons/{ann['id']}", headers=alice.headers).json
+    assert person["voice_sample_count"] == 0
+
+
+@pytest.mark.parametrize(
+    "data, status",
+    [({}, 400), ({"audio": (io.BytesIO(b'{"json": 1}'), "x.json")}, 415)],
+)
+def test_bad_enrolment_uploads_are_refused(client, alice, data, status):
+    ann = client.post(f"{alice.prefix()}/persons", json={"name": "Ann"}, headers=alice.headers).json
+    response = client.post(
+        f"{alice.prefix()}/persons/{ann['id']}/voice",
+        data=data,
+        headers=alice.headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == status, response.json
+
+
+def test_enrolling_someone_of_another_network_is_404(client, alice, bob):
+    ann = client.post(f"{alice.prefix()}/persons", json={"name": "Ann"}, headers=alice.headers).json
+    response = _enrol(client, bob, ann["id"], 0)
+    assert response.status_code == 404
+
+
+def test_legacy_update_renames_and_enrols(client, alice):
+    person = client.post(
+        f"{alice.prefix()}/persons", json={"name": "A"}, headers=alice.headers
+    ).json
+    response = client.post(
+        f"{alice.prefix()}/persons/{person['id']}/update",
+        data={"name": "Ann", "audio": (io.BytesIO(wav_bytes(speech(_files_of(8)[1]))), "a.wav")},
+        headers=alice.headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["name"] == "Ann"
+    assert response.json["voice_sample_count"] == 1  # the sync queue enrolled it already
+    renamed = client.post(
+        f"{alice.prefix()}/persons/{person['id']}/update",
+        data={"name": "Bo"},
+        headers=alice.headers,
+        content_type="multipart/form-data",
+    )
+    assert renamed.json["name"] == "Bo" and renamed.json["voice_sample_count"] == 1

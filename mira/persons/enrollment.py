@@ -1,0 +1,119 @@
+"""Enrolling a voice: a person's sample is stored, then analysed by an `enroll` job.
+
+The job needs at least `MIN_ENROLL_SPEECH_S` of speech after VAD (shorter samples make
+unreliable profiles) and fails with `TOO_SHORT` otherwise.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app
+
+from mira.events import services as events
+from mira.extensions import db
+from mira.jobs import services as jobs
+from mira.jobs.models import Job
+from mira.networks.models import Network
+from mira.persons import services as persons
+from mira.persons import voices
+from mira.persons.models import Person, VoiceSample
+from mira.storage import BlobNotFound, blob_store
+from mira.types import utcnow
+
+MIN_ENROLL_SPEECH_S = 2.0
+
+
+def accept(
+    network: Network,
+    person_id: uuid.UUID,
+    data: bytes | None,
+    description: str | None = None,
+    expected_text: str | None = None,
+) -> Job:
+    """Store the sample and commit its job before answering (like an utterance upload)."""
+    from mira.interactions.uploads import EXTENSIONS, check_audio
+
+    person = persons.get(network.id, person_id)
+    fmt, _duration = check_audio(data or b"")
+    job_id = uuid.uuid4()
+    key = f"{network.id}/voices/{person.id}/{job_id}.{EXTENSIONS[fmt]}"
+    blob_store().put(key, data)
+    payload = {
+        "person_id": str(person.id),
+        "audio_key": key,
+        "format": fmt,
+        "description": description,
+        "expected_text": expected_text,
+    }
+    return jobs.create(network.id, "enroll", payload, job_id=job_id)
+
+
+def run(job: Job) -> dict[str, Any]:
+    """The enroll job: decode, denoise, find speech, embed, add the sample to the profile."""
+    from mira.audio.decode import AudioError, decode
+    from mira.audio.denoise import denoise
+    from mira.audio.embedding import encoder, to_bytes
+    from mira.audio.vad import find_speech
+
+    cfg = current_app.config
+    payload = job.payload or {}
+    existing = db.session.scalar(
+        db.select(VoiceSample).where(VoiceSample.audio_key == payload.get("audio_key"))
+    )
+    if existing is not None:  # a re-run after a crash: the sample is already there
+        return {
+            "person_id": str(existing.person_id),
+            "sample_id": str(existing.id),
+            "speech_s": existing.speech_s,
+        }
+    person = db.session.scalar(
+        db.select(Person).where(
+            Person.network_id == job.network_id, Person.id == uuid.UUID(payload["person_id"])
+        )
+    )
+    if person is None:
+        raise jobs.JobFailure(
+            "The person was deleted before the sample was analysed", "PERSON_NOT_FOUND"
+        )
+    jobs.set_stage(job, "decode", 0.1)
+    try:
+        decoded = decode(blob_store().get(payload["audio_key"]), cfg["MIRA_MAX_AUDIO_SECONDS"])
+    except BlobNotFound as exc:
+        raise jobs.JobFailure("The stored audio is missing", "AUDIO_MISSING") from exc
+    except AudioError as exc:
+        raise jobs.JobFailure(str(exc), exc.code) from exc
+    jobs.set_stage(job, "vad", 0.4)
+    clean = denoise(decoded.samples, cfg["MIRA_DENOISE"])
+    speech = find_speech(clean, cfg["MIRA_VAD_AGGRESSIVENESS"])
+    if speech.speech_s < MIN_ENROLL_SPEECH_S:
+        raise jobs.JobFailure(
+            f"The sample holds {speech.speech_s:.1f} s of speech; enrolment needs at least "
+            f"{MIN_ENROLL_SPEECH_S:g} s",
+            "TOO_SHORT",
+        )
+    jobs.set_stage(job, "speaker", 0.7)
+    embedding = encoder().embed(speech.samples(clean))
+    sample = VoiceSample(
+        network_id=job.network_id,
+        person_id=person.id,
+        embedding=to_bytes(embedding),
+        source="enrolled",
+        audio_key=payload["audio_key"],
+        description=payload.get("description"),
+        expected_text=payload.get("expected_text"),
+        speech_s=round(speech.speech_s, 3),
+        created_at=utcnow(),
+    )
+    db.session.add(sample)
+    db.session.flush()
+    voices.refresh_profile(person)
+    db.session.flush()
+    events.record(job.network_id, "person.updated", voices.person_event(persons.as_dict(person)))
+    db.session.commit()
+    return {
+        "person_id": str(person.id),
+        "sample_id": str(sample.id),
+        "speech_s": round(speech.speech_s, 3),
+    }

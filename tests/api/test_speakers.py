@@ -236,3 +236,22 @@ def test_legacy_update_renames_and_enrols(client, alice):
         content_type="multipart/form-data",
     )
     assert renamed.json["name"] == "Bo" and renamed.json["voice_sample_count"] == 1
+
+
+def test_the_threshold_is_a_network_setting(client, alice, mic):
+    """A stricter network threshold turns a match into a new unnamed person."""
+    first = _say(client, alice, mic, _files_of(0)[1])
+    client.patch(
+        f"/api/v1/networks/{alice.network_id}",
+        json={"settings": {"speaker_threshold": 0.999}},
+        headers=alice.headers,
+    )
+    second = _say(client, alice, mic, _files_of(0)[2])
+    assert second["person_id"] != first["person_id"]
+    client.patch(
+        f"/api/v1/networks/{alice.network_id}",
+        json={"settings": {"speaker_threshold": None}},
+        headers=alice.headers,
+    )
+    third = _say(client, alice, mic, _files_of(0)[3])
+    assert third["person_id"] in {first["person_id"], second["person_id"]}

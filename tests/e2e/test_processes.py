@@ -144,3 +144,53 @@ def test_embedded_default_does_the_same_work_without_redis(tmp_path):
         assert len(job["result"]["interaction_ids"]) == 1
     finally:
         stack.stop_all()
+
+
+def test_enrolled_speakers_are_recognised_and_a_stranger_is_not(stack):
+    """Three shared speakers enrolled through the API, then their other utterances and a
+    fourth (unknown) speaker's uploaded: who was recognised, across real processes."""
+    from tests.audio_data import speech_files
+
+    stack.start_web()
+    stack.start_worker()
+    stack.register_client("kitchen")
+    user = {"Authorization": "Bearer " + _login(stack)}
+    files = speech_files()
+    names = sorted({p.parent.name for p in files})[:4]
+    by_speaker = {n: [i for i, p in enumerate(files) if p.parent.name == n] for n in names}
+    person_of = {}
+    enrol_jobs = []
+    for name in names[:3]:
+        person = requests.post(
+            stack.url("/persons"), json={"name": name}, headers=user, timeout=10
+        ).json()
+        person_of[name] = person["id"]
+        for index in by_speaker[name][1:4]:
+            response = requests.post(
+                stack.url(f"/persons/{person['id']}/voice"),
+                headers=user,
+                timeout=30,
+                files={"audio_file": ("v.wav", wav_bytes(speech(index)))},
+            )
+            assert response.status_code == 202, response.text
+            enrol_jobs.append(response.json()["job_id"])
+    assert [j["status"] for j in stack.wait_jobs(enrol_jobs)] == ["succeeded"] * 9
+    uploads = {}
+    for name in names:
+        for index in by_speaker[name][5:7]:
+            uploads[stack.upload(wav_bytes(speech(index)), "kitchen").json()["job_id"]] = name
+    jobs = stack.wait_jobs(list(uploads), timeout_s=120)
+    heard = {}
+    for job in jobs:
+        assert job["status"] == "succeeded", job
+        [interaction_id] = job["result"]["interaction_ids"]
+        interaction = requests.get(
+            stack.url(f"/interactions/{interaction_id}"), headers=user, timeout=10
+        ).json()
+        heard.setdefault(uploads[job["id"]], set()).add(interaction["person_id"])
+    for name in names[:3]:
+        assert heard[name] == {person_of[name]}, (name, heard)
+    [stranger] = heard[names[3]]
+    assert stranger not in person_of.values()
+    person = requests.get(stack.url(f"/persons/{stranger}"), headers=user, timeout=10).json()
+    assert person["name"] is None and person["index"] == 4

@@ -14,7 +14,6 @@ NETWORK_ID_PARAMETER = {
     "schema": {"type": "string", "format": "uuid"},
     "description": "The network; omit the segment to use the caller's default network.",
 }
-BEARER_SECURITY = [{"bearerAuth": []}, {"deviceKey": []}]
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -7,7 +7,6 @@ import time
 import uuid
 from typing import Any
 
-from mira.errors import MiraError
 from mira.extensions import db
 from mira.jobs.models import Job
 from mira.locks import network_lock
@@ -217,7 +216,3 @@ def choose_stream(job: Job) -> uuid.UUID | None:
             job.result = {**(job.result or {}), "decided": "kept"}
             return None
 
-
-def require_enabled(network) -> None:
-    if not network.service_enabled:
-        raise MiraError(503, "The service is disabled for this network", "SERVICE_DISABLED")

@@ -215,4 +215,3 @@ def choose_stream(job: Job) -> uuid.UUID | None:
             # Recorded inside the lock: a peer deciding later sees the utterance is taken.
             job.result = {**(job.result or {}), "decided": "kept"}
             return None
-

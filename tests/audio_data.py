@@ -91,7 +91,8 @@ def wav_bytes(samples: np.ndarray, rate: int = SR, subtype: str = "PCM_16") -> b
 
 
 def sox_noise(kind: str, seconds: float = 3.0, volume: float = 0.1) -> np.ndarray:
-    """Noise made by sox (whitenoise, pinknoise, brownnoise, or a sine 'sine:60')."""
+    """Noise made by sox (whitenoise, pinknoise, brownnoise, or a sine 'sine:60'); `-R` fixes
+    sox's random seed, so a test sees the same noise on every run."""
     import soundfile
 
     sox = require_tool("sox")

@@ -1,12 +1,15 @@
-"""Find the speech: WebRTC VAD per 30 ms frame, gated by energy above the clip's noise floor.
+"""Find the speech: WebRTC VAD per 30 ms frame, gated by speech-band energy above the clip's
+noise floor.
 
-WebRTC VAD alone calls steady low-frequency noise (rumble, brown noise) speech; speech rises
-well above the quietest tenth of its own frames, stationary noise does not.
+WebRTC VAD alone calls steady low-frequency noise (rumble, brown noise) speech. The gate
+measures each frame's energy in the speech band (300–3400 Hz), where rumble has little and
+fluctuates little: speech rises well above the quietest tenth of its own frames, noise does not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -53,6 +56,13 @@ class SpeechReport:
         return np.concatenate(parts) if parts else audio[:0]
 
 
+@lru_cache(maxsize=2)
+def _speech_band(sample_rate: int):
+    from scipy.signal import butter
+
+    return butter(4, [300, 3400], btype="band", fs=sample_rate, output="sos")
+
+
 def speech_frames(
     audio: np.ndarray, aggressiveness: int = 2, sample_rate: int = SAMPLE_RATE
 ) -> np.ndarray:
@@ -63,8 +73,11 @@ def speech_frames(
     count = len(audio) // frame
     if count == 0:
         return np.zeros(0, dtype=bool)
+    from scipy.signal import sosfilt
+
     framed = audio[: count * frame].reshape(count, frame)
-    energy = np.mean(framed.astype(np.float64) ** 2, axis=1)
+    band = sosfilt(_speech_band(sample_rate), audio[: count * frame]).reshape(count, frame)
+    energy = np.mean(band**2, axis=1)
     floor = max(float(np.percentile(energy, FLOOR_PERCENTILE)), ABSOLUTE_FLOOR / 10)
     loud = (energy > FLOOR_RATIO * floor) & (energy > ABSOLUTE_FLOOR)
     pcm = (np.clip(framed, -1.0, 1.0) * 32767).astype("<i2")

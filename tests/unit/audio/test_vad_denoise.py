@@ -21,6 +21,15 @@ def test_steady_noise_is_not_speech(kind):
     assert not report.has_speech, report.segments
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_brown_noise_of_any_seed_is_not_speech(seed):
+    """Rumble fluctuates at low frequencies, which fooled an energy gate over the full band."""
+    walk = np.cumsum(np.random.default_rng(seed).normal(0, 1, 3 * SR))
+    walk -= np.linspace(walk[0], walk[-1], len(walk))
+    brown = (0.1 * walk / np.max(np.abs(walk))).astype(np.float32)
+    assert not find_speech(high_pass(brown)).has_speech
+
+
 def test_digital_silence_is_not_speech():
     assert not find_speech(np.zeros(SR * 2, dtype=np.float32)).has_speech
 

@@ -64,7 +64,7 @@ def analyze(job: Job) -> dict[str, Any]:
     with timer.stage("decode"):
         try:
             data = blob_store().get(payload["audio_key"])
-        except BlobNotFound as exc:
+        except (BlobNotFound, KeyError) as exc:
             raise jobs.JobFailure("The stored audio is missing", "AUDIO_MISSING") from exc
         try:
             decoded = decode(data, max_seconds=cfg["MIRA_MAX_AUDIO_SECONDS"])

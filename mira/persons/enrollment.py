@@ -59,9 +59,12 @@ def run(job: Job) -> dict[str, Any]:
 
     cfg = current_app.config
     payload = job.payload or {}
-    existing = db.session.scalar(
-        db.select(VoiceSample).where(VoiceSample.audio_key == payload.get("audio_key"))
-    )
+    try:
+        person_id = uuid.UUID(str(payload["person_id"]))
+        audio_key = str(payload["audio_key"])
+    except (KeyError, ValueError) as exc:
+        raise jobs.JobFailure("The job names no person or no audio", "BAD_JOB") from exc
+    existing = db.session.scalar(db.select(VoiceSample).where(VoiceSample.audio_key == audio_key))
     if existing is not None:  # a re-run after a crash: the sample is already there
         return {
             "person_id": str(existing.person_id),
@@ -69,9 +72,7 @@ def run(job: Job) -> dict[str, Any]:
             "speech_s": existing.speech_s,
         }
     person = db.session.scalar(
-        db.select(Person).where(
-            Person.network_id == job.network_id, Person.id == uuid.UUID(payload["person_id"])
-        )
+        db.select(Person).where(Person.network_id == job.network_id, Person.id == person_id)
     )
     if person is None:
         raise jobs.JobFailure(
@@ -79,7 +80,7 @@ def run(job: Job) -> dict[str, Any]:
         )
     jobs.set_stage(job, "decode", 0.1)
     try:
-        decoded = decode(blob_store().get(payload["audio_key"]), cfg["MIRA_MAX_AUDIO_SECONDS"])
+        decoded = decode(blob_store().get(audio_key), cfg["MIRA_MAX_AUDIO_SECONDS"])
     except BlobNotFound as exc:
         raise jobs.JobFailure("The stored audio is missing", "AUDIO_MISSING") from exc
     except AudioError as exc:
@@ -100,7 +101,7 @@ def run(job: Job) -> dict[str, Any]:
         person_id=person.id,
         embedding=to_bytes(embedding),
         source="enrolled",
-        audio_key=payload["audio_key"],
+        audio_key=audio_key,
         description=payload.get("description"),
         expected_text=payload.get("expected_text"),
         speech_s=round(speech.speech_s, 3),

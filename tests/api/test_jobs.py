@@ -130,9 +130,9 @@ def test_a_malformed_job_id_is_422(client, alice):
 
 
 def test_retrying_a_failed_job_answers_202_and_runs_it_again(client, alice, app):
-    # No handler runs `enroll` jobs yet, so the sync queue's second run fails again, for a
+    # No handler runs `inference` jobs yet, so the sync queue's second run fails again, for a
     # different reason than the first; what matters is that the job really ran once more.
-    job_id = insert_job(alice.network_id, kind="enroll", status="failed", attempts=3)
+    job_id = insert_job(alice.network_id, kind="inference", status="failed", attempts=3)
     response = client.post(url(alice, job_id, "retry"), headers=alice.headers)
     assert response.status_code == 202
     body = response.json
@@ -145,7 +145,7 @@ def test_retrying_a_failed_job_answers_202_and_runs_it_again(client, alice, app)
     assert body["status"] in {"queued", job["status"]}
     assert job["attempts"] == 1  # reset by the retry, then claimed once by the sync queue
     assert job["status"] == "failed"
-    assert job["error"] == "No handler for jobs of kind 'enroll'"
+    assert job["error"] == "No handler for jobs of kind 'inference'"
     assert job["error"] != "ValueError: broken audio"
     assert job["finished_at"] is not None
     row = fresh(Job, job_id)
@@ -154,7 +154,7 @@ def test_retrying_a_failed_job_answers_202_and_runs_it_again(client, alice, app)
 
 
 def test_retrying_records_job_updated_events(client, alice, app):
-    job_id = insert_job(alice.network_id, kind="enroll", status="failed")
+    job_id = insert_job(alice.network_id, kind="inference", status="failed")
     cursor = client.get(f"{alice.prefix()}/events", headers=alice.headers).json["cursor"]
     client.post(url(alice, job_id, "retry"), headers=alice.headers)
     events = client.get(f"{alice.prefix()}/events?after={cursor}", headers=alice.headers).json[

@@ -111,7 +111,7 @@ def run(job: Job) -> dict[str, Any]:
     db.session.flush()
     voices.refresh_profile(person)
     db.session.flush()
-    events.record(job.network_id, "person.updated", voices.person_event(persons.as_dict(person)))
+    events.record(job.network_id, "person.updated", persons.event_data(person))
     db.session.commit()
     return {
         "person_id": str(person.id),

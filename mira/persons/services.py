@@ -88,26 +88,32 @@ def list_persons(network_id: uuid.UUID, limit: int, offset: int, include_embeddi
 def create(network_id: uuid.UUID, name: str | None) -> Person:
     """A new person with the network's next index (retried if a concurrent insert took it)."""
     for _attempt in range(5):
-        next_index = (
-            db.session.scalar(
-                db.select(db.func.max(Person.index)).where(Person.network_id == network_id)
-            )
-            or 0
-        ) + 1
-        person = Person(network_id=network_id, name=name, index=next_index, voice_sample_count=0)
-        db.session.add(person)
         try:
-            db.session.flush()
+            person = add_person(network_id, name)
         except IntegrityError:
             db.session.rollback()
             continue
-        events.record(network_id, "person.created", _event_data(person))
+        events.record(network_id, "person.created", event_data(person))
         db.session.commit()
         return person
     raise MiraError(409, "Could not allocate a person index; try again", "CONFLICT")
 
 
-def _event_data(person: Person) -> dict[str, Any]:
+def add_person(network_id: uuid.UUID, name: str | None) -> Person:
+    """Stage a person with the network's next index (the caller commits)."""
+    next_index = (
+        db.session.scalar(
+            db.select(db.func.max(Person.index)).where(Person.network_id == network_id)
+        )
+        or 0
+    ) + 1
+    person = Person(network_id=network_id, name=name, index=next_index, voice_sample_count=0)
+    db.session.add(person)
+    db.session.flush()
+    return person
+
+
+def event_data(person: Person) -> dict[str, Any]:
     from mira.persons.schemas import PersonSchema
 
     return PersonSchema().dump(as_dict(person))
@@ -118,7 +124,7 @@ def update(network_id: uuid.UUID, person_id: uuid.UUID, changes: dict[str, Any])
     if "name" in changes:
         person.name = changes["name"]
     db.session.flush()
-    events.record(network_id, "person.updated", _event_data(person))
+    events.record(network_id, "person.updated", event_data(person))
     db.session.commit()
     return person
 
@@ -175,7 +181,7 @@ def merge(network_id: uuid.UUID, source_id: uuid.UUID, target_id: uuid.UUID) -> 
     events.record(
         network_id, "person.deleted", {"id": str(source_id), "merged_into": str(target_id)}
     )
-    events.record(network_id, "person.updated", _event_data(target))
+    events.record(network_id, "person.updated", event_data(target))
     db.session.commit()
     return target
 
@@ -214,5 +220,5 @@ def delete_sample(network_id: uuid.UUID, person_id: uuid.UUID, sample_id: uuid.U
     )
     voices.refresh_profile(person)
     db.session.flush()
-    events.record(network_id, "person.updated", _event_data(person))
+    events.record(network_id, "person.updated", event_data(person))
     db.session.commit()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mira.events import services as events
 from mira.extensions import db
@@ -81,19 +81,6 @@ def _add_sample(person: Person, embedding: np.ndarray, interaction_id: uuid.UUID
     refresh_profile(person)
 
 
-def _new_unknown_person(network_id: uuid.UUID) -> Person:
-    next_index = (
-        db.session.scalar(
-            db.select(db.func.max(Person.index)).where(Person.network_id == network_id)
-        )
-        or 0
-    ) + 1
-    person = Person(network_id=network_id, name=None, index=next_index, voice_sample_count=0)
-    db.session.add(person)
-    db.session.flush()
-    return person
-
-
 def attribute(
     network: Network,
     embedding: np.ndarray,
@@ -107,7 +94,7 @@ def attribute(
     utterances of one new voice never make two persons.
     """
     from mira.audio.speakers import identify
-    from mira.persons.services import as_dict
+    from mira.persons.services import add_person, event_data
 
     if speech_s < MIN_SPEECH_S:
         return None, None
@@ -120,21 +107,14 @@ def attribute(
             _add_sample(person, embedding, interaction_id, speech_s)
         created = False
     else:
-        person = _new_unknown_person(network.id)
+        person = add_person(network.id, None)
         _add_sample(person, embedding, interaction_id, speech_s)
         confidence, created = None, True
     if person.last_heard_at is None or heard_at > person.last_heard_at:
         person.last_heard_at = heard_at
     db.session.flush()
-    data: dict[str, Any] = person_event(as_dict(person))
-    events.record(network.id, "person.created" if created else "person.updated", data)
+    events.record(network.id, "person.created" if created else "person.updated", event_data(person))
     return person.id, confidence
-
-
-def person_event(item: dict[str, Any]) -> dict[str, Any]:
-    from mira.persons.schemas import PersonSchema
-
-    return PersonSchema().dump(item)
 
 
 def move_utterance_voice(

@@ -121,3 +121,42 @@ def sox_noise(kind: str, seconds: float = 3.0, volume: float = 0.1) -> np.ndarra
     )
     samples, _ = soundfile.read(io.BytesIO(done.stdout), dtype="float32")
     return samples
+
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+
+def flite_speech(text: str, voice: str = "rms") -> np.ndarray:
+    """`text` spoken by a flite voice, at 16 kHz."""
+    import tempfile
+
+    import soundfile
+    from scipy.signal import resample_poly
+
+    flite = require_tool("flite")
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "spoken.wav"
+        subprocess.run([flite, "-voice", voice, "-t", text, "-o", str(out)], check=True)
+        samples, rate = soundfile.read(out, dtype="float32")
+    if rate != SR:
+        samples = resample_poly(samples, SR, rate).astype(np.float32)
+    return samples
+
+
+def librivox_clips() -> list[tuple[np.ndarray, str]]:
+    """Debian's pocketsphinx-testdata LibriVox clips with their transcripts."""
+    import soundfile
+
+    listing = LIBRIVOX / "transcription"
+    if not listing.exists():
+        if os.environ.get("CI") or os.environ.get("MIRA_REQUIRE_SYSTEM_TOOLS"):
+            pytest.fail("pocketsphinx-testdata is not installed (.ci/run installs it)")
+        pytest.skip("pocketsphinx-testdata is not installed")
+    clips = []
+    for line in listing.read_text().splitlines():
+        words, _, name = line.rpartition("(")
+        text = words.replace("<s>", "").replace("</s>", "").strip()
+        samples, rate = soundfile.read(LIBRIVOX / f"{name.strip(' )')}.wav", dtype="float32")
+        assert rate == SR
+        clips.append((samples, text))
+    return clips

@@ -1,0 +1,60 @@
+"""Transcription engines behind one interface.
+
+Engines take 16 kHz mono float32 samples and return a `Transcript`; they know nothing of
+Flask or the database. `mira.speech.engines.transcriber(settings)` picks one by configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the transcript with its offsets in the audio (seconds)."""
+
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    language: str | None = None
+    # 0–1: how sure the engine is of the words (mean word/segment probability).
+    confidence: float | None = None
+    segments: list[Segment] = field(default_factory=list)
+    engine: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.text.strip()
+
+    def as_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "language": self.language,
+            "confidence": self.confidence,
+            "engine": self.engine,
+            "segments": [[s.start_s, s.end_s, s.text] for s in self.segments],
+        }
+
+
+class TranscriptionError(RuntimeError):
+    """The engine could not run (missing model, unreachable API); the caller may fall back."""
+
+
+class Transcriber(Protocol):
+    name: str
+
+    def transcribe(self, samples: np.ndarray, hotwords: Sequence[str] = ()) -> Transcript:
+        """`hotwords`: names the engine should expect (the wake words); engines that cannot
+        use them ignore them."""
+        ...

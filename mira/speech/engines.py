@@ -1,0 +1,128 @@
+"""Pick the transcription engine for this process, with a fallback order.
+
+`MIRA_TRANSCRIBER`:
+- ``auto`` (default): Gemini when `GEMINI_API_KEY` is set, then Whisper (`MIRA_WHISPER_MODEL`,
+  the bundled tiny.en by default), then PocketSphinx — the first that loads is primary and the
+  rest stand by in case it fails on a clip (an unreachable API, say);
+- ``gemini``, ``whisper``, ``pocketsphinx``: that engine only;
+- ``none``: no transcription (interactions keep `text` empty).
+
+Engines load once per process (models are large) and are shared by every job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from mira.speech import Transcriber, Transcript, TranscriptionError
+
+log = logging.getLogger(__name__)
+
+ORDER = ("gemini", "whisper", "pocketsphinx")
+
+
+def _gemini(settings: Mapping[str, Any]) -> Transcriber:
+    from mira.assistant.gemini import GeminiClient
+    from mira.speech.gemini import GeminiTranscriber
+
+    client = GeminiClient.from_settings(settings)
+    if client is None:
+        raise TranscriptionError("GEMINI_API_KEY is not set")
+    return GeminiTranscriber(client)
+
+
+def _whisper(settings: Mapping[str, Any]) -> Transcriber:
+    from mira.speech.whisper import WhisperTranscriber
+
+    return WhisperTranscriber(
+        model=settings.get("MIRA_WHISPER_MODEL") or "tiny.en",
+        threads=int(settings.get("MIRA_WHISPER_THREADS") or 2),
+        beam_size=int(settings.get("MIRA_WHISPER_BEAM") or 5),
+    )
+
+
+def _sphinx(settings: Mapping[str, Any]) -> Transcriber:
+    from mira.speech.sphinx import SphinxTranscriber
+
+    return SphinxTranscriber()
+
+
+FACTORIES: dict[str, Callable[[Mapping[str, Any]], Transcriber]] = {
+    "gemini": _gemini,
+    "whisper": _whisper,
+    "pocketsphinx": _sphinx,
+}
+
+
+class FallbackTranscriber:
+    """Tries its engines in order; the first answer wins."""
+
+    def __init__(self, engines: list[Transcriber]):
+        self.engines = engines
+        self.name = engines[0].name
+
+    def transcribe(self, samples: np.ndarray, hotwords: Sequence[str] = ()) -> Transcript:
+        errors = []
+        for engine in self.engines:
+            try:
+                return engine.transcribe(samples, hotwords)
+            except TranscriptionError as exc:
+                log.warning("transcription with %s failed: %s", engine.name, exc)
+                errors.append(f"{engine.name}: {exc}")
+        raise TranscriptionError("; ".join(errors))
+
+    def warm_up(self) -> None:
+        for engine in self.engines:
+            warm = getattr(engine, "warm_up", None)
+            if warm is not None:
+                warm()
+
+
+def build_transcriber(settings: Mapping[str, Any]) -> FallbackTranscriber | None:
+    """The engines `settings` ask for that can load here; None for ``none``."""
+    choice = (settings.get("MIRA_TRANSCRIBER") or "auto").lower()
+    if choice == "none":
+        return None
+    names = ORDER if choice == "auto" else (choice,)
+    if choice not in FACTORIES and choice != "auto":
+        raise TranscriptionError(f"Unknown MIRA_TRANSCRIBER: {choice}")
+    engines, errors = [], []
+    for name in names:
+        if name == "gemini" and choice == "auto" and not settings.get("GEMINI_API_KEY"):
+            continue
+        try:
+            engines.append(FACTORIES[name](settings))
+        except TranscriptionError as exc:
+            log.warning("transcription engine %s unavailable: %s", name, exc)
+            errors.append(f"{name}: {exc}")
+    if not engines:
+        raise TranscriptionError("No transcription engine could load: " + "; ".join(errors))
+    log.info("transcription engines: %s", ", ".join(e.name for e in engines))
+    return FallbackTranscriber(engines)
+
+
+_cache: dict[tuple, FallbackTranscriber | None] = {}
+_cache_lock = threading.Lock()
+
+CACHE_KEYS = (
+    "MIRA_TRANSCRIBER",
+    "MIRA_WHISPER_MODEL",
+    "MIRA_WHISPER_THREADS",
+    "MIRA_WHISPER_BEAM",
+    "GEMINI_API_KEY",
+    "MIRA_GEMINI_MODEL",
+)
+
+
+def transcriber(settings: Mapping[str, Any]) -> FallbackTranscriber | None:
+    """The process-wide transcriber for these settings (loaded on first use)."""
+    key = tuple(settings.get(k) for k in CACHE_KEYS)
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = build_transcriber(settings)
+        return _cache[key]

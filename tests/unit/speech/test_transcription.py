@@ -1,0 +1,98 @@
+"""Transcription engines on real speech: flite-spoken commands, LibriVox read speech, noise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mira.speech import TranscriptionError
+from mira.speech.engines import FallbackTranscriber, build_transcriber, transcriber
+from mira.speech.text import normalise, word_error_rate
+from tests.audio_data import SR, flite_speech, librivox_clips, sox_noise
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    return transcriber({"MIRA_TRANSCRIBER": "whisper"})
+
+
+@pytest.fixture(scope="module")
+def sphinx():
+    return transcriber({"MIRA_TRANSCRIBER": "pocketsphinx"})
+
+
+def test_word_error_rate_ignores_case_punctuation_and_digits():
+    assert word_error_rate("Call mom at five.", "call Mom at 5") == 0.0
+    assert word_error_rate("call mom at five", "call tom at five") == 0.25
+    assert word_error_rate("call mom", "") == 1.0
+    assert normalise("Mr. Dashwood's 2 sons") == ["mister", "dashwood's", "two", "sons"]
+
+
+def test_whisper_hears_a_spoken_command_with_the_wake_word(whisper):
+    transcript = whisper.transcribe(flite_speech("Mira, remind me to call mom at five."), ["Mira"])
+    assert normalise(transcript.text)[:1] == ["mira"]
+    assert word_error_rate("mira remind me to call mom at five", transcript.text) <= 0.15
+    assert transcript.engine == "whisper-tiny.en"
+    assert transcript.language == "en"
+    assert 0 < transcript.confidence <= 1
+    assert transcript.segments and transcript.segments[-1].end_s <= 4.0
+
+
+def test_whisper_transcribes_read_speech_accurately(whisper):
+    clips = librivox_clips()
+    errors = [word_error_rate(text, whisper.transcribe(samples).text) for samples, text in clips]
+    assert float(np.mean(errors)) < 0.15, errors
+
+
+def test_whisper_finds_no_words_in_noise_or_silence(whisper):
+    for noise in (sox_noise("pinknoise", 3.0, 0.05), np.zeros(2 * SR, dtype=np.float32)):
+        transcript = whisper.transcribe(noise)
+        assert transcript.is_empty, transcript.text
+        assert transcript.confidence is None
+
+
+def test_pocketsphinx_works_offline_as_the_light_fallback(sphinx):
+    samples, text = librivox_clips()[1]  # "he was not an ill disposed young man"
+    transcript = sphinx.transcribe(samples)
+    assert transcript.engine == "pocketsphinx"
+    assert word_error_rate(text, transcript.text) < 0.5, transcript.text
+    assert [s.text for s in transcript.segments] == normalise(transcript.text)
+
+
+def test_bundled_whisper_weights_are_checked_against_their_hash(tmp_path):
+    from mira.speech.whisper import BUNDLED_SHA256, bundled_model_path, verify_model
+
+    verify_model(bundled_model_path(), BUNDLED_SHA256)
+    (tmp_path / "model.bin").write_bytes(b"not the weights")
+    with pytest.raises(TranscriptionError, match="hash"):
+        verify_model(tmp_path, BUNDLED_SHA256)
+
+
+def test_auto_without_a_gemini_key_uses_whisper_then_pocketsphinx():
+    engine = build_transcriber({"MIRA_TRANSCRIBER": "auto"})
+    assert [e.name for e in engine.engines] == ["whisper", "pocketsphinx"]
+
+
+def test_none_switches_transcription_off_and_unknown_names_are_refused():
+    assert build_transcriber({"MIRA_TRANSCRIBER": "none"}) is None
+    with pytest.raises(TranscriptionError, match="Unknown"):
+        build_transcriber({"MIRA_TRANSCRIBER": "klingon"})
+
+
+def test_a_whisper_model_that_cannot_load_is_an_error_not_a_crash():
+    with pytest.raises(TranscriptionError, match="No transcription engine"):
+        build_transcriber({"MIRA_TRANSCRIBER": "whisper", "MIRA_WHISPER_MODEL": "/nonexistent"})
+
+
+def test_a_failing_engine_falls_back_to_the_next(sphinx):
+    class Unreachable:
+        name = "gemini"
+
+        def transcribe(self, samples, hotwords=()):
+            raise TranscriptionError("unreachable")
+
+    samples, _text = librivox_clips()[1]
+    chain = FallbackTranscriber([Unreachable(), *sphinx.engines])
+    assert chain.transcribe(samples).engine == "pocketsphinx"
+    with pytest.raises(TranscriptionError, match="unreachable"):
+        FallbackTranscriber([Unreachable()]).transcribe(samples)

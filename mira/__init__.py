@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import time
@@ -45,9 +44,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    level = getattr(logging, app.config["LOG_LEVEL"], logging.INFO)
-    logging.getLogger("mira").setLevel(level)
-    app.logger.setLevel(level)
+    from mira.observability import configure_logging
+
+    configure_logging(app)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -80,6 +79,9 @@ def _init_extensions(app: Flask) -> None:
     )
     api.spec.options["security"] = [{"bearerAuth": []}]
     register_error_handlers(app)
+    from mira import metrics
+
+    metrics.init_app(app)
 
 
 _API_DESCRIPTION = (
@@ -161,7 +163,10 @@ def _reject_nul_characters() -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
-    access_log = logging.getLogger("mira.access")
+    from mira.metrics import request_metrics
+    from mira.observability import log_request, route_of_request
+
+    request_counts = request_metrics(app)
 
     @app.before_request
     def _start():
@@ -180,14 +185,6 @@ def _register_request_hooks(app: Flask) -> None:
         if response.status_code < 400:
             # The limiter adds Retry-After to every response; it only means something on errors.
             response.headers.pop("Retry-After", None)
-        if access_log.isEnabledFor(logging.DEBUG):
-            elapsed_ms = (time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000
-            access_log.debug(
-                "%s %s %s %.1fms rid=%s",
-                request.method,
-                request.path,
-                response.status_code,
-                elapsed_ms,
-                g.get("request_id"),
-            )
+        duration_s = log_request(response)
+        request_counts.observe(request.method, route_of_request(), response.status_code, duration_s)
         return response

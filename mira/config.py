@@ -34,9 +34,24 @@ def _env_bool(name: str, default: bool) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Placeholders from .env.example and tutorials: a production key must be none of them.
+WEAK_SECRET_KEYS = {"change-me", "changeme", "secret", "dev", "development", "test"}
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
 def _secret_key(env: str, instance_path: Path) -> str:
     """Production must bring its own key; elsewhere one is made once and kept under instance/."""
     key = _env("SECRET_KEY")
+    if (
+        key
+        and env == "production"
+        and (key.strip().lower() in WEAK_SECRET_KEYS or len(key) < MIN_PRODUCTION_SECRET_LENGTH)
+    ):
+        raise ConfigError(
+            "SECRET_KEY is a placeholder or shorter than "
+            f"{MIN_PRODUCTION_SECRET_LENGTH} characters. In production (MIRA_ENV=production) "
+            "Mira refuses to start with it: set SECRET_KEY to a long random string."
+        )
     if key:
         return key
     if env == "production":
@@ -54,6 +69,13 @@ def _secret_key(env: str, instance_path: Path) -> str:
     return key
 
 
+def _log_format(env: str) -> str:
+    value = str(_env("MIRA_LOG_FORMAT", "json" if env == "production" else "text")).lower()
+    if value not in ("json", "text"):
+        raise ConfigError(f"MIRA_LOG_FORMAT must be json or text, not {value!r}")
+    return value
+
+
 def normalise_db_url(url: str) -> str:
     """Accept postgres:// (Heroku style) and a bare postgresql://; Mira's driver is psycopg2."""
     for plain in ("postgres://", "postgresql://"):
@@ -62,9 +84,47 @@ def normalise_db_url(url: str) -> str:
     return url
 
 
+def load_secrets(arn: str) -> dict[str, str]:
+    """Fill settings missing from the environment from one JSON secret in AWS Secrets Manager.
+
+    Values already in the environment win, so a deployment can still override one setting.
+    boto3 is imported only when `MIRA_SECRETS_ARN` is set (it is a heavy import).
+    """
+    import json
+
+    import boto3
+
+    region = _env("AWS_REGION") or _env("AWS_DEFAULT_REGION")
+    client = boto3.client("secretsmanager", region_name=region or _region_of(arn))
+    try:
+        secret = json.loads(client.get_secret_value(SecretId=arn)["SecretString"])
+    except Exception as exc:  # never echo the secret, only what went wrong
+        raise ConfigError(f"Cannot read MIRA_SECRETS_ARN ({type(exc).__name__})") from exc
+    if not isinstance(secret, dict):
+        raise ConfigError("The secret named by MIRA_SECRETS_ARN must be a JSON object")
+    filled = {}
+    for name, value in secret.items():
+        if (
+            isinstance(value, str | int | float)
+            and not isinstance(value, bool)
+            and _env(name) is None
+        ):
+            os.environ[name] = str(value)
+            filled[name] = str(value)
+    return filled
+
+
+def _region_of(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[0] == "arn" and parts[3] else None
+
+
 def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read every setting Mira knows from the environment."""
     instance = Path(instance_path)
+    secrets_arn = _env("MIRA_SECRETS_ARN")
+    if secrets_arn:
+        load_secrets(secrets_arn)
     env = _env("MIRA_ENV", "development")
     redis_url = _env("REDIS_URL")
     database_url = normalise_db_url(_env("DATABASE_URL", f"sqlite:///{instance / 'mira.db'}"))
@@ -83,6 +143,14 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_STORAGE_URL": _env("MIRA_STORAGE_URL", str(instance / "audio")),
         "CORS_ORIGINS": [o.strip() for o in cors.split(",") if o.strip()],
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO").upper(),
+        # json: one object per line (log shippers); text: readable in a terminal.
+        "MIRA_LOG_FORMAT": _log_format(env),
+        # Bearer token of /metrics; unset: open in development, 404 in production.
+        "MIRA_METRICS_TOKEN": _env("MIRA_METRICS_TOKEN"),
+        # Audio uploads per network (interactions/register, streams/{id}/audio).
+        "MIRA_UPLOAD_RATE_LIMIT": _env("MIRA_UPLOAD_RATE_LIMIT", "600 per minute"),
+        # `flask mira purge` and the scheduled purge keep this many days.
+        "MIRA_RETENTION_DAYS": _env_int("MIRA_RETENTION_DAYS", 90),
         "MIRA_ACCESS_TOKEN_MINUTES": _env_int("MIRA_ACCESS_TOKEN_MINUTES", 15),
         "MIRA_REFRESH_TOKEN_DAYS": _env_int("MIRA_REFRESH_TOKEN_DAYS", 30),
         "MIRA_PASSWORD_HASH": _env("MIRA_PASSWORD_HASH", "scrypt"),
@@ -111,6 +179,17 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_SWEEP_HEARTBEAT_S": _env_float("MIRA_SWEEP_HEARTBEAT_S", 180.0),
         "MIRA_SWEEP_EVERY_S": _env_float("MIRA_SWEEP_EVERY_S", 60.0),
         "MIRA_S3_ENDPOINT_URL": _env("MIRA_S3_ENDPOINT_URL"),
+        # Speech and assistant
+        "MIRA_TRANSCRIBER": _env("MIRA_TRANSCRIBER", "auto"),
+        "MIRA_WHISPER_MODEL": _env("MIRA_WHISPER_MODEL", "tiny.en"),
+        "MIRA_WHISPER_THREADS": _env_int("MIRA_WHISPER_THREADS", 2),
+        "MIRA_WHISPER_BEAM": _env_int("MIRA_WHISPER_BEAM", 5),
+        "GEMINI_API_KEY": _env("GEMINI_API_KEY"),
+        "MIRA_GEMINI_MODEL": _env("MIRA_GEMINI_MODEL"),
+        "MIRA_GEMINI_TIMEOUT_S": _env_float("MIRA_GEMINI_TIMEOUT_S", 10.0),
+        "MIRA_ASSISTANT": _env("MIRA_ASSISTANT", "auto"),
+        "MIRA_WAKE_WORDS": _env("MIRA_WAKE_WORDS", "mira"),
+        "MIRA_TIMEZONE": _env("MIRA_TIMEZONE", "UTC"),
         # flask-smorest / OpenAPI
         "API_TITLE": "Mira",
         "API_VERSION": "1.0.0",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 
@@ -19,6 +20,7 @@ class BlobStore(Protocol):
     def get(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
     def exists(self, key: str) -> bool: ...
+    def health(self) -> dict[str, Any]: ...
 
 
 def _safe_key(key: str) -> str:
@@ -63,6 +65,17 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def health(self) -> dict[str, Any]:
+        """Write, read back and delete a probe: a full disk or a read-only mount fails here."""
+        key = f".health/{uuid.uuid4().hex}"
+        self.put(key, b"ok")
+        try:
+            if self.get(key) != b"ok":
+                raise OSError("the storage probe read back different bytes")
+        finally:
+            self.delete(key)
+        return {"backend": "local"}
+
 
 class S3Store:
     def __init__(self, url: str, endpoint_url: str | None = None):
@@ -97,6 +110,11 @@ class S3Store:
             return True
         except ClientError:
             return False
+
+    def health(self) -> dict[str, Any]:
+        """Ask S3 whether the bucket is there and reachable with these credentials."""
+        self.client.head_bucket(Bucket=self.bucket)
+        return {"backend": "s3"}
 
 
 def store_for(url: str, endpoint_url: str | None = None) -> BlobStore:

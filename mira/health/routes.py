@@ -53,6 +53,7 @@ class DetailedHealth(MethodView):
     @blp.response(200, DetailedHealthSchema)
     @blp.alt_response(503, schema=DetailedHealthSchema, description="The database is down")
     def get(self):
-        """Readiness: database, queue and storage checks; 503 when the database is down."""
+        """Readiness: database, queue, failed jobs, storage and models; 503 when the database is
+        down, `degraded` when anything else fails."""
         body = services.detailed()
         return body, (200 if body["checks"]["database"]["ok"] else 503)

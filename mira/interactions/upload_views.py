@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from marshmallow import ValidationError
 
 from mira.auth.scope import scope
 from mira.errors import MiraError
+from mira.extensions import limiter
 from mira.interactions import uploads
 from mira.jobs import services as jobs
 from mira.jobs.schemas import JobSchema
@@ -84,6 +85,19 @@ def read_upload(query: dict, client_id: str | None) -> tuple[str, bytes, dict]:
     return client_id, data, fields
 
 
+def _upload_limit() -> str:
+    return current_app.config["MIRA_UPLOAD_RATE_LIMIT"]
+
+
+def _network_key() -> str:
+    return str(scope().network_id)
+
+
+# One budget per network, shared by every upload route and every client of the network.
+upload_rate_limit = limiter.shared_limit(_upload_limit, scope="upload", key_func=_network_key)
+
+
+@upload_rate_limit
 def upload_response(query: dict, client_id: str | None = None):
     client_id, data, fields = read_upload(query, client_id)
     job = uploads.accept(scope().network, client_id, data, **fields)

@@ -13,7 +13,9 @@ one. So a clause yields an action only when it *opens* with a commitment form:
   / we need to …", "don't forget to …", "remember to …", "add … to my (shopping) list".
   A first-person promise with a time ("I'll call the dentist tomorrow") is a task with a `due`,
   not a reminder: only an explicit "remind me" asks for a reminder. Shopping-list items become
-  "buy …".
+  "buy …". "I should …" is advice or a wish, not a promise, and yields nothing; "I'm going to
+  the gym" is the task "go to the gym"; "I'll do it" yields a task only when the turns before
+  say what "it" is.
 
 Anything else yields nothing: questions ("did you remind him?"), past tense ("I called mom"),
 hypotheticals ("if I had time I would …", "maybe I'll …"), reported speech ("she said she'd …"),
@@ -52,6 +54,7 @@ _SPLIT_ON_AND = re.compile(
 )
 _LEAD_FILLER = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|oh|um|uh|erm|well|and|also|alright|right|anyway|then|"
+    r"yes|yeah|yep|yup|sure|fine|great|cool|perfect|good|sounds\s+good|no\s+problem|"
     r"oh\s+and|by\s+the\s+way)\b[\s,.!:-]*)+",
     _F,
 )
@@ -178,11 +181,13 @@ _EVENT_NOUN = (
     r"lesson|game|visit|check-?up|consultation|conference|viewing|haircut|reservation|table|"
     r"workshop|webinar|presentation|demo|practice|rehearsal|training|match|playdate|chat)s?"
 )
+_SCHEDULE_ANYTHING = re.compile(
+    r"^(?:schedule|arrange)\s+(?:me\s+)?(?:in\s+)?(?P<name>.+)$",
+    _F,
+)
 _SCHEDULE = re.compile(
-    r"^(?:schedule|book|arrange|organi[sz]e|set\s+up|plan|fix\s+up|make|create|add)\s+"
-    r"(?:me\s+)?(?P<name>(?:(?:a|an|the|my|our)\s+)?[\w'-]+(?:\s+[\w'-]+){0,3}?\s*"
-    + _EVENT_NOUN
-    + r"\b.*)$",
+    r"^(?:book|organi[sz]e|set\s+up|plan|fix\s+up|make|create|add)\s+(?:me\s+)?"
+    r"(?P<name>(?:[\w'-]+\s+){0,4}?" + _EVENT_NOUN + r"\b.*)$",
     _F,
 )
 _LETS = re.compile(
@@ -208,14 +213,19 @@ _ADVERBS = (
     r"(?:(?:really|definitely|still|also|just|absolutely|seriously|actually|totally|first|then|"
     r"probably|maybe|perhaps|finally|quickly|surely|certainly)\s+)*"
 )
+_MOTION = re.compile(
+    r"^(?:the|a|an|my|our|his|her|their|bed|school|work|church|town|class|lunch|dinner)\b", _F
+)
 _FIRST_PERSON = re.compile(
-    r"^(?:i|we)\s+" + _ADVERBS + r"(?:will|shall|need\s+to|have\s+to|have\s+got\s+to|"
+    r"^(?:i\s+(?:promise|swear)\s+(?:that\s+)?|i\s+think\s+(?=we\s+need\b|i\s+need\b))?"
+    r"(?:i|we)\s+" + _ADVERBS + r"(?:will|shall|need\s+to|have\s+to|have\s+got\s+to|"
     r"got\s+to|must|am\s+going\s+to|are\s+going\s+to)\s+"
     + _ADVERBS
     + r"(?:(?:make\s+sure\s+to|make\s+sure\s+i|remember\s+to|try\s+and|go\s+and)\s+)?"
     r"(?P<what>.+)$",
     _F,
 )
+_GOING_TO = re.compile(r"\bgoing\s+to\s+$", _F)
 _CONTRACTIONS = (
     (re.compile(r"\b(i|we)'ll\b", _F), r"\1 will"),
     (re.compile(r"\bi'm\b", _F), "I am"),
@@ -238,7 +248,7 @@ _NOT_A_TASK = re.compile(
     r"^(?:not|never|be|been|see|think|guess|try|wait|know|let\s+you|let\s+him|let\s+her|have\s+"
     r"(?:a|the|some|to\s+see)|like|love|want|miss|take\s+care|sleep|eat|go(?:\s+now)?$|"
     r"get\s+going|head\s+off|survive|manage|figure|leave(?:\s+now)?$|ask\s+around|pass|"
-    r"keep\s+that\s+in\s+mind|bet)\b",
+    r"keep\s+that\s+in\s+mind|bet|talk$|chat$)\b",
     _F,
 )
 _CONTACT_FORMS = (
@@ -405,7 +415,7 @@ def _schedule_clause(clause: str, timed: str, when: TimeMatch | None) -> Extract
     calendar = _CALENDAR.match(timed)
     if calendar:
         return _schedule(calendar.group("name") + calendar.group("tail"), when, clause, 0.9)
-    scheduled = _SCHEDULE.match(timed)
+    scheduled = _SCHEDULE_ANYTHING.match(timed) or _SCHEDULE.match(timed)
     if scheduled:
         return _schedule(scheduled.group("name"), when, clause, 0.9)
     lets = _LETS.match(timed)
@@ -509,13 +519,17 @@ def _extract_clause(clause: str, now: datetime, context: Sequence[Turn]) -> Extr
     expanded = _expand_contractions(timed)
     promise = _FIRST_PERSON.match(expanded)
     if promise and not _HEDGES.search(expanded[: promise.start("what")]):
-        what = promise.group("what")
+        what = _tidy(promise.group("what"))
         if _NOT_A_TASK.match(what):
             return None
+        if _GOING_TO.search(expanded[: promise.start("what")]) and _MOTION.match(what):
+            what = f"go to {what}"  # "I'm going to the gym" is a plan to go there
         meet = re.match(r"meet(?:\s+up)?(?:\s+with)?\s+(?P<who>.+)$", what, _F)
         if meet and when is not None:
             return _schedule(f"Meeting with {meet.group('who')}", when, clause, 0.75)
-        description = _resolve_reference(_tidy(what), context)
+        description = _resolve_reference(what, context)
+        if _REFERENCE.match(description):
+            return None  # "I'll do it" with nothing said before to do
         return _task(description, when, 0.75) if description else None
     return None
 

@@ -193,7 +193,7 @@ _BARE_CLOCK = re.compile(
     # "at 5", "at 730", "at 5.30", "at five thirty", "at seven oh five" — the prefix is required.
     r"(?:\b" + _CLOCK_PREFIX + r"|(?<=reminder)\s+for|(?<=alarm)\s+for|(?<=it)\s+for)\s+"
     r"(?:(?P<hmm>\d{3,4})|(?P<h>\d{1,2}|" + _HOUR_WORD + r")"
-    r"(?:\.(?P<m>\d{2})|\s+(?P<mw>oh\s+(?:"
+    r"(?:[.\s](?P<m>[0-5]\d)|\s+(?P<mw>oh\s+(?:"
     + _SMALL_WORD
     + r")|"
     + _MINUTE_WORD

@@ -94,6 +94,7 @@ _API_DESCRIPTION = (
 
 def _register_blueprints(app: Flask) -> None:
     from mira.actions.routes import blp as actions
+    from mira.audit.routes import blp as audit
     from mira.auth.routes import blp as auth
     from mira.conversations.routes import blp as conversations
     from mira.events.routes import blp as events
@@ -118,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
         (actions, "/actions"),
         (jobs, "/jobs"),
         (events, "/events"),
+        (audit, "/audit"),
     ):
         api.register_resource(blp, path)
     from mira.api import ApiVersionAlias

@@ -12,6 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from mira import audit
 from mira.errors import MiraError
 
 mira_cli = AppGroup("mira", help="Mira administration.")
@@ -88,6 +89,7 @@ def add_member(network_id: str, email: str, role: str) -> None:
         existing.role = role
     else:
         db.session.add(Membership(network_id=nid, user_id=user.id, role=role))
+        audit.record(nid, "cli", "member.added", user.id, {"email": user.email, "role": role})
     if user.default_network_id is None:
         user.default_network_id = nid
     db.session.commit()

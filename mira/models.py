@@ -1,6 +1,7 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 
 from mira.actions.models import Action
+from mira.audit.models import AuditEntry
 from mira.auth.models import DeviceKey, RefreshToken, User
 from mira.conversations.models import Conversation, conversation_participants
 from mira.events.models import Event
@@ -12,6 +13,7 @@ from mira.service.models import Client
 
 __all__ = [
     "Action",
+    "AuditEntry",
     "Client",
     "Conversation",
     "DeviceKey",

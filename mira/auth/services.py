@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from mira import audit
 from mira.auth.models import DeviceKey, RefreshToken, User
 from mira.auth.passwords import hash_password, verify_password
 from mira.auth.tokens import (
@@ -186,6 +187,10 @@ def create_device_key(network_id: uuid.UUID, name: str, user: User | None) -> di
         created_by=user.id if user else None,
     )
     db.session.add(row)
+    db.session.flush()
+    audit.record(
+        network_id, user, "device_key.created", row.id, {"name": name, "prefix": row.prefix}
+    )
     db.session.commit()
     return {
         "id": row.id,
@@ -207,9 +212,11 @@ def list_device_keys(network_id: uuid.UUID, limit: int, offset: int):
 
 
 def delete_device_key(network_id: uuid.UUID, key_id: uuid.UUID) -> None:
-    db.session.execute(
+    revoked = db.session.execute(
         db.delete(DeviceKey).where(DeviceKey.network_id == network_id, DeviceKey.id == key_id)
-    )
+    ).rowcount
+    if revoked:
+        audit.record(network_id, None, "device_key.revoked", key_id)
     db.session.commit()
 
 

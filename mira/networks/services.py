@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from mira import audit
 from mira.auth.models import User
 from mira.errors import MiraError, not_found
 from mira.extensions import db
@@ -96,6 +97,7 @@ def delete_network_rows(network_id: uuid.UUID) -> None:
         db.update(User).where(User.default_network_id == network_id).values(default_network_id=None)
     )
     db.session.execute(db.delete(Network).where(Network.id == network_id))
+    audit.record(network_id, None, "network.deleted", network_id)
 
 
 def delete(user: User, network_id: uuid.UUID) -> None:
@@ -123,6 +125,7 @@ def add_member(user: User, network_id: uuid.UUID, email: str, role: str) -> dict
         raise MiraError(409, "This user is already a member", "ALREADY_MEMBER")
     row = Membership(network_id=network_id, user_id=member.id, role=role)
     db.session.add(row)
+    audit.record(network_id, user, "member.added", member.id, {"email": member.email, "role": role})
     if member.default_network_id is None:
         member.default_network_id = network_id
     db.session.commit()
@@ -160,6 +163,7 @@ def remove_member(user: User, network_id: uuid.UUID, member_id: uuid.UUID) -> No
         if owners <= 1:
             raise MiraError(409, "A network keeps at least one owner", "LAST_OWNER")
     db.session.delete(row)
+    audit.record(network_id, user, "member.removed", member_id, {"role": row.role})
     db.session.execute(
         db.update(User)
         .where(User.id == member_id, User.default_network_id == network_id)

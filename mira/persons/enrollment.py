@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import current_app
 
+from mira import audit
 from mira.events import services as events
 from mira.extensions import db
 from mira.jobs import services as jobs
@@ -23,6 +24,10 @@ from mira.storage import BlobNotFound, blob_store
 from mira.types import utcnow
 
 MIN_ENROLL_SPEECH_S = 2.0
+
+
+def _added(sample: VoiceSample, job: Job) -> dict[str, Any]:
+    return {"person": str(sample.person_id), "job": str(job.id), "speech_s": sample.speech_s}
 
 
 def accept(
@@ -47,6 +52,7 @@ def accept(
         "description": description,
         "expected_text": expected_text,
     }
+    audit.record(network.id, None, "voice_sample.uploaded", person.id, {"job": str(job_id)})
     return jobs.create(network.id, "enroll", payload, job_id=job_id)
 
 
@@ -111,6 +117,7 @@ def run(job: Job) -> dict[str, Any]:
     db.session.flush()
     voices.refresh_profile(person)
     db.session.flush()
+    audit.record(job.network_id, "system", "voice_sample.added", sample.id, _added(sample, job))
     events.record(job.network_id, "person.updated", persons.event_data(person))
     db.session.commit()
     return {

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from mira import audit
 from mira.actions.models import Action
 from mira.conversations.models import conversation_participants
 from mira.errors import MiraError, not_found
@@ -142,6 +143,7 @@ def delete(network_id: uuid.UUID, person_id: uuid.UUID) -> None:
         .values(person_id=None)
     )
     db.session.delete(person)
+    audit.record(network_id, None, "person.deleted", person_id, _voice_summary(person))
     events.record(network_id, "person.deleted", {"id": str(person_id)})
     db.session.commit()
 
@@ -178,12 +180,17 @@ def merge(network_id: uuid.UUID, source_id: uuid.UUID, target_id: uuid.UUID) -> 
         target.name = source.name
     db.session.delete(source)
     db.session.flush()
+    audit.record(network_id, None, "persons.merged", target.id, {"merged": str(source_id)})
     events.record(
         network_id, "person.deleted", {"id": str(source_id), "merged_into": str(target_id)}
     )
     events.record(network_id, "person.updated", event_data(target))
     db.session.commit()
     return target
+
+
+def _voice_summary(person: Person) -> dict[str, Any]:
+    return {"index": person.index, "voice_samples": person.voice_sample_count}
 
 
 def _move_participation(source_id: uuid.UUID, target_id: uuid.UUID) -> None:
@@ -211,13 +218,17 @@ def list_samples(network_id: uuid.UUID, person_id: uuid.UUID, limit: int, offset
 
 def delete_sample(network_id: uuid.UUID, person_id: uuid.UUID, sample_id: uuid.UUID) -> None:
     person = get(network_id, person_id)
-    db.session.execute(
+    removed = db.session.execute(
         db.delete(VoiceSample).where(
             VoiceSample.network_id == network_id,
             VoiceSample.person_id == person_id,
             VoiceSample.id == sample_id,
         )
-    )
+    ).rowcount
+    if removed:
+        audit.record(
+            network_id, None, "voice_sample.removed", sample_id, {"person": str(person_id)}
+        )
     voices.refresh_profile(person)
     db.session.flush()
     events.record(network_id, "person.updated", event_data(person))

@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from mira import audit
 from mira.events import services as events
 from mira.extensions import db
 from mira.networks.models import Network
@@ -117,6 +118,10 @@ def attribute(
     return person.id, confidence
 
 
+def _moved(sample: VoiceSample) -> dict[str, str | None]:
+    return {"source": sample.source, "interaction": str(sample.interaction_id)}
+
+
 def move_utterance_voice(
     interaction_id: uuid.UUID, old_person_id: uuid.UUID | None, new_person_id: uuid.UUID | None
 ) -> None:
@@ -129,8 +134,10 @@ def move_utterance_voice(
         return
     if new_person_id is None:
         db.session.delete(sample)
+        audit.record(sample.network_id, None, "voice_sample.removed", sample.id, _moved(sample))
     else:
         sample.person_id = new_person_id
+        audit.record(sample.network_id, None, "voice_sample.moved", sample.id, _moved(sample))
     db.session.flush()
     for person_id in {old_person_id, new_person_id} - {None}:
         person = db.session.get(Person, person_id)

@@ -236,6 +236,7 @@ NETWORK_PATHS = [
     "/streams/phone/rssi",
     "/actions",
     "/actions/{action_id}",
+    "/audit",
 ]
 EXPECTED_PATHS = PLAIN_PATHS + [
     f"{prefix}{path}" for path in NETWORK_PATHS for prefix in ("/api/v1/{network_id}", "/api/v1")

@@ -263,6 +263,9 @@ ROUTES = [
     Route("GET", "/actions", query="status=pending"),
     Route("GET", "/actions/<action_id>"),
     Route("PATCH", "/actions/<action_id>", {"status": "dismissed"}),
+    # audit log (owners only)
+    Route("GET", "/audit"),
+    Route("GET", "/audit", query="action=device_key.created&limit=500"),
 ]
 
 NETWORK_ROUTES = [

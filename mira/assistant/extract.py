@@ -349,14 +349,14 @@ def _duration(match: re.Match[str]) -> timedelta | None:
     return timedelta(hours=amount)
 
 
-def _resolve_reference(description: str, context: Sequence[Turn]) -> str:
+def _resolve_reference(description: str, context: Sequence[Turn], now: datetime) -> str:
     """Replace "it"/"that" by the newest thing-to-do said in the recent turns, when there is one."""
     if description and not _REFERENCE.match(description):
         return description
     for turn in reversed(context):
         for match in _CONTEXT_TODO.finditer(turn.text):
             what = next(g for g in match.groups() if g)
-            found = find_time(what, turn.timestamp) if turn.timestamp else None
+            found = find_time(what, now)  # only to cut the time words out
             if found:
                 what = strip_time(what, found)
             what = _tidy(re.sub(r"^(?:really|definitely|probably|also|just)\s+", "", what))
@@ -466,7 +466,7 @@ def _extract_clause(clause: str, now: datetime, context: Sequence[Turn]) -> Extr
         what = forget.group("what")
         when = find_time(what, now)
         description = _tidy(strip_time(what, when) if when else what)
-        description = _resolve_reference(description, context)
+        description = _resolve_reference(description, context, now)
         return _task(description, when, 0.85) if description else None
     if _NEGATED_START.match(clause):
         return None
@@ -478,7 +478,7 @@ def _extract_clause(clause: str, now: datetime, context: Sequence[Turn]) -> Extr
 
     remind = _REMIND.match(timed)
     if remind:
-        description = _resolve_reference(_tidy(remind.group("what")), context)
+        description = _resolve_reference(_tidy(remind.group("what")), context, now)
         if not description and when is None:
             return None
         return _remind(description or "Reminder", when, 0.95)
@@ -527,7 +527,7 @@ def _extract_clause(clause: str, now: datetime, context: Sequence[Turn]) -> Extr
         meet = re.match(r"meet(?:\s+up)?(?:\s+with)?\s+(?P<who>.+)$", what, _F)
         if meet and when is not None:
             return _schedule(f"Meeting with {meet.group('who')}", when, clause, 0.75)
-        description = _resolve_reference(what, context)
+        description = _resolve_reference(what, context, now)
         if _REFERENCE.match(description):
             return None  # "I'll do it" with nothing said before to do
         return _task(description, when, 0.75) if description else None

@@ -96,6 +96,16 @@ def test_that_is_resolved_from_the_recent_turns():
     assert alone.details["description"] == "do that"
 
 
+def test_context_turns_may_carry_naive_or_missing_timestamps():
+    context = [
+        Turn(None, "I have to renew my passport by Monday.", datetime(2026, 3, 4, 12, 58)),
+        Turn("Ben", "Right."),
+    ]
+    (action,) = extract_actions("Remind me about it on Friday", NOW, context)
+    assert action.details["description"] == "renew my passport"
+    assert action.scheduled_time == berlin(2026, 3, 6, 9)
+
+
 def test_times_keep_their_own_offset_across_dst():
     (action,) = extract_actions("remind me tomorrow at 10 to call dad", EVE_OF_SPRING_DST)
     assert action.details["time"] == "2026-03-29T10:00:00+02:00"

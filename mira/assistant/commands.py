@@ -9,13 +9,13 @@ same action). Answers are one or two short sentences, ready to be spoken.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from mira.assistant.extract import extract_actions
 from mira.assistant.types import CommandResult, ExtractedAction
-from mira.assistant.wakeword import find_wake_word
+from mira.assistant.wakeword import DEFAULT_WAKE_WORDS, find_wake_word
 
 _F = re.IGNORECASE
 
@@ -155,15 +155,20 @@ def _status_text(status: Mapping[str, Any] | None) -> str:
 
 
 def answer_command(
-    command: str, now: datetime, status: Mapping[str, Any] | None = None
+    command: str,
+    now: datetime,
+    status: Mapping[str, Any] | None = None,
+    *,
+    wake_words: Sequence[str] = DEFAULT_WAKE_WORDS,
 ) -> CommandResult:
     """What Mira answers to `command` (the words after the wake word), said at `now`.
 
     `status` describes the network for "status" questions: persons, clients, pending_actions,
-    service_enabled (any may be missing).
+    service_enabled (any may be missing). A wake word left at the start (one of `wake_words`) is
+    skipped.
     """
     text = command.strip()
-    wake = find_wake_word(text)
+    wake = find_wake_word(text, wake_words)
     if wake is not None:
         text = wake.command
     plain = re.sub(r"[^\w' ]+", " ", text).strip()
@@ -183,7 +188,7 @@ def answer_command(
             answers.append(f"Today is {local:%A}, {local:%B} {local.day}.")
         return CommandResult("time", " ".join(answers))
 
-    actions = extract_actions(text, now)
+    actions = extract_actions(text, now, wake_words=wake_words)
     if actions:
         response = " ".join(_confirmation(action, now) for action in actions)
         return CommandResult(actions[0].action_type, response, actions=list(actions))

@@ -35,7 +35,7 @@ from typing import Any
 
 from mira.assistant.timeparse import TimeMatch, find_time, strip_time
 from mira.assistant.types import ExtractedAction, Turn
-from mira.assistant.wakeword import find_wake_word
+from mira.assistant.wakeword import DEFAULT_WAKE_WORDS, find_wake_word
 
 DEFAULT_EVENT_LENGTH = timedelta(hours=1)
 
@@ -448,8 +448,10 @@ def _schedule_clause(clause: str, timed: str, when: TimeMatch | None) -> Extract
     return None
 
 
-def _extract_clause(clause: str, now: datetime, context: Sequence[Turn]) -> ExtractedAction | None:
-    wake = find_wake_word(clause)
+def _extract_clause(
+    clause: str, now: datetime, context: Sequence[Turn], wake_words: Sequence[str]
+) -> ExtractedAction | None:
+    wake = find_wake_word(clause, wake_words)
     if wake is not None:
         clause = wake.command
     clause = _LEAD_FILLER.sub("", clause.strip())
@@ -535,16 +537,21 @@ def _extract_clause(clause: str, now: datetime, context: Sequence[Turn]) -> Extr
 
 
 def extract_actions(
-    text: str, now: datetime, context: Sequence[Turn] = ()
+    text: str,
+    now: datetime,
+    context: Sequence[Turn] = (),
+    *,
+    wake_words: Sequence[str] = DEFAULT_WAKE_WORDS,
 ) -> list[ExtractedAction]:
     """The clear commitments in `text`, said at `now` (aware, in the network's time zone).
 
     `context` holds earlier turns of the conversation, oldest first; it only serves to resolve
-    "it"/"that" ("remind me to do that tomorrow").
+    "it"/"that" ("remind me to do that tomorrow"). A wake word opening a clause (the network's
+    `wake_words`) is skipped, so "Mira, remind me …" is read as "remind me …".
     """
     actions: list[ExtractedAction] = []
     for clause in _clauses(text.replace("\u2019", "'")):
-        action = _extract_clause(clause, now, context)
+        action = _extract_clause(clause, now, context, wake_words)
         if action is None:
             continue
         if any(

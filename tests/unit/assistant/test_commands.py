@@ -145,3 +145,8 @@ def test_the_wake_word_alone_is_answered():
 )
 def test_times_are_said_relative_to_today(moment, said):
     assert describe_when(moment, NOW) == said
+
+
+def test_a_networks_own_wake_word_may_be_left_in_the_command():
+    result = answer_command("Jarvis, what time is it?", NOW, wake_words=("jarvis",))
+    assert result.intent == "time"

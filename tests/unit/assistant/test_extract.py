@@ -135,6 +135,12 @@ def test_a_wake_word_before_a_request_is_ignored():
     assert action.details["description"] == "stretch"
 
 
+def test_a_networks_own_wake_word_is_skipped_too():
+    assert extract_actions("Jarvis, remind me to stretch at 5", NOW) == []
+    (action,) = extract_actions("Jarvis, remind me to stretch at 5", NOW, wake_words=["jarvis"])
+    assert action.details == {"time": "2026-03-04T17:00:00+01:00", "description": "stretch"}
+
+
 def test_curly_apostrophes_from_transcripts_are_read_like_straight_ones():
     (action,) = extract_actions("I\u2019ll call the dentist tomorrow.", NOW)
     assert action.details["description"] == "call the dentist"

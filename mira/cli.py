@@ -325,5 +325,103 @@ def import_audio(network_id: str, folder: Path, client_id: str, pattern: str) ->
     _echo({"accepted": accepted, "refused": refused})
 
 
+class _LazyBar:
+    """A progress bar drawn on stderr once the total is known (operations report (done, total))."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self) -> _LazyBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _parse_days(value: str) -> int:
+    """`90d`, `12w` or a bare number of days."""
+    text = value.strip().lower()
+    factor = {"d": 1, "w": 7}.get(text[-1:])
+    number = text[:-1] if factor else text
+    try:
+        days = int(number) * (factor or 1)
+    except ValueError as exc:
+        raise click.BadParameter(f"expected days such as 90d or 12w, not {value!r}") from exc
+    if days < 1:
+        raise click.BadParameter("keep at least one day")
+    return days
+
+
+@mira_cli.command("purge")
+@click.option("--older-than", "older_than", required=True, help="Age to delete, e.g. 90d or 12w.")
+@click.option("--network", "network_id", help="Only this network.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def purge(older_than: str, network_id: str | None, yes: bool) -> None:
+    """Delete interactions, their audio and events older than the given age, and voice data
+    of deleted persons; prints what was deleted."""
+    from mira.ops.purge import purge_older_than
+
+    days = _parse_days(older_than)
+    nid = _parse_uuid(network_id) if network_id else None
+    if not yes:
+        where = f"network {nid}" if nid else "every network"
+        click.confirm(f"Delete data older than {days} days in {where}?", abort=True, err=True)
+    with _LazyBar("Purging networks") as bar:
+        result = purge_older_than(days, nid, progress=bar)
+    _echo(result)
+
+
+@mira_cli.command("export-network")
+@click.argument("network_id")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_network(network_id: str, out: Path) -> None:
+    """Write a network (settings, members, clients, persons and voices, conversations,
+    interactions with audio, actions) to a zip bundle."""
+    from mira.ops.bundle import export_network as export
+
+    nid = _parse_uuid(network_id)
+    try:
+        with _LazyBar("Exporting audio") as bar:
+            manifest = export(nid, out, progress=bar)
+    except MiraError as exc:
+        out.unlink(missing_ok=True)
+        _fail(exc)
+    _echo({"file": str(out), "bytes": out.stat().st_size, **manifest})
+
+
+@mira_cli.command("import-network")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_network(bundle: Path) -> None:
+    """Load a bundle written by export-network (ids preserved; members matched by email)."""
+    from mira.ops.bundle import import_network as load
+
+    try:
+        with _LazyBar("Importing audio") as bar:
+            result = load(bundle, progress=bar)
+    except MiraError as exc:
+        _fail(exc)
+    _echo(result)
+
+
+@mira_cli.command("stats")
+@click.option("--network", "network_id", help="Only this network.")
+def stats(network_id: str | None) -> None:
+    """Per network: interactions, persons, voice samples, jobs by status, bytes of audio."""
+    from mira.ops.stats import network_stats
+
+    for row in network_stats(_parse_uuid(network_id) if network_id else None):
+        _echo(row)
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(mira_cli)

@@ -149,8 +149,6 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_METRICS_TOKEN": _env("MIRA_METRICS_TOKEN"),
         # Audio uploads per network (interactions/register, streams/{id}/audio).
         "MIRA_UPLOAD_RATE_LIMIT": _env("MIRA_UPLOAD_RATE_LIMIT", "600 per minute"),
-        # `flask mira purge` and the scheduled purge keep this many days.
-        "MIRA_RETENTION_DAYS": _env_int("MIRA_RETENTION_DAYS", 90),
         "MIRA_ACCESS_TOKEN_MINUTES": _env_int("MIRA_ACCESS_TOKEN_MINUTES", 15),
         "MIRA_REFRESH_TOKEN_DAYS": _env_int("MIRA_REFRESH_TOKEN_DAYS", 30),
         "MIRA_PASSWORD_HASH": _env("MIRA_PASSWORD_HASH", "scrypt"),

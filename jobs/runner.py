@@ -15,6 +15,7 @@ log = logging.getLogger("mira.jobs")
 HANDLERS: dict[str, str] = {
     "analyze": "jobs.analyze_audio.run",
     "enroll": "jobs.enroll_voice.run",
+    "inference": "jobs.extract_actions.run",
 }
 
 

@@ -10,7 +10,9 @@ blp = network_blueprint("events", __name__, "A feed of changes, followed with a 
 
 
 class EventQuerySchema(Schema):
-    after = fields.Integer(validate=validate.Range(min=0), metadata={"description": "Cursor"})
+    after = fields.Integer(
+        validate=validate.Range(min=0, max=2**63 - 1), metadata={"description": "Cursor"}
+    )
     wait = fields.Float(load_default=0, validate=validate.Range(min=0, max=25))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 

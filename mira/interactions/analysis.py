@@ -1,4 +1,5 @@
-"""The analysis job: stored upload → decoded audio → quality → denoise → speech → interaction.
+"""The analysis job: stored upload → decoded audio → quality → denoise → speech → speaker →
+transcript → interaction in its conversation → the assistant's reaction.
 
 Every stage records its timing and a heartbeat. Running the job again after a crash produces
 the same interactions once (they are keyed by job and turn).
@@ -13,7 +14,6 @@ from typing import Any
 
 from flask import current_app
 
-from mira.events import services as events
 from mira.extensions import db
 from mira.interactions.models import Interaction
 from mira.jobs import services as jobs
@@ -28,7 +28,10 @@ STAGE_PROGRESS = {
     "quality": 0.25,
     "denoise": 0.4,
     "vad": 0.55,
-    "speaker": 0.7,
+    "speaker": 0.65,
+    "transcribe": 0.8,
+    "conversation": 0.85,
+    "assistant": 0.9,
     "done": 1.0,
 }
 
@@ -100,13 +103,45 @@ def analyze(job: Job) -> dict[str, Any]:
             from mira.audio.embedding import encoder
 
             embedding = encoder().embed(speech.samples(clean))
-    interaction = _record_interaction(job, decoded.duration_s, speech, quality, embedding)
+    with timer.stage("transcribe"):
+        from mira.networks.settings import wake_words
+
+        network = db.session.get(Network, job.network_id)
+        transcript = _transcribe(clean, speech, wake_words(network.settings))
+    with timer.stage("conversation"):
+        interaction = _record_interaction(
+            job, decoded.duration_s, speech, quality, embedding, transcript
+        )
+    with timer.stage("assistant"):
+        from mira.interactions.assistant import react
+
+        react(interaction)
     jobs.set_stage(job, "done", 1.0, timer.timings)
-    return {
+    result = {
         **base,
         "interaction_ids": [str(interaction.id)],
         "segments": [[s.start_s, s.end_s] for s in speech.segments],
     }
+    if transcript is not None:
+        result["transcript"] = {"engine": transcript.engine, "empty": transcript.is_empty}
+    return result
+
+
+def _transcribe(clean, speech, hotwords):
+    """The words of the speech (None when transcription is switched off). A failing engine
+    fails the job (retried later), it never records an interaction without its words."""
+    from mira.speech import TranscriptionError
+    from mira.speech.engines import transcriber
+
+    try:
+        engine = transcriber(current_app.config)
+    except TranscriptionError as exc:
+        raise jobs.JobFailure(str(exc), "TRANSCRIBER_UNAVAILABLE") from exc
+    if engine is None:
+        return None
+    start = max(0, int(speech.segments[0].start_s * 16_000))
+    end = int(speech.segments[-1].end_s * 16_000)
+    return engine.transcribe(clean[start:end], hotwords)
 
 
 def _heard_at(job: Job) -> datetime:
@@ -116,26 +151,38 @@ def _heard_at(job: Job) -> datetime:
     return job.created_at
 
 
-def _record_interaction(job: Job, duration_s: float, speech, quality, embedding) -> Interaction:
+def _record_interaction(
+    job: Job, duration_s: float, speech, quality, embedding, transcript
+) -> Interaction:
     """One interaction per job (turn 0), created once even if the job runs again, attributed
-    to a speaker in the same transaction (under the network lock, so one new voice never
-    becomes two persons)."""
+    to a speaker and filed into a conversation in the same transaction (under the network
+    lock, so one new voice never becomes two persons and one exchange never two conversations).
+    Its `interaction.created` event waits for the assistant's reaction."""
     existing = db.session.scalar(
         db.select(Interaction).where(Interaction.job_id == job.id, Interaction.turn_index == 0)
     )
     if existing is not None:
         return existing
+    network = db.session.get(Network, job.network_id)
+    text = transcript.text if transcript is not None else None
+    meta = dict((job.payload or {}).get("metadata") or {})
+    if transcript is not None:
+        meta["transcript"] = {"engine": transcript.engine, "empty": transcript.is_empty}
+    from mira.interactions.assistant import command_in
+
+    kind = "command" if command_in(text, network) is not None else "audio"
     with network_lock(job.network_id):
         interaction = Interaction(
             id=uuid.uuid4(),
             network_id=job.network_id,
-            text=None,
+            text=text or None,
+            language=transcript.language if transcript is not None else None,
             timestamp=_heard_at(job),
             client_id=job.client_id,
-            interaction_type="audio",
+            interaction_type=kind,
             duration_s=round(duration_s, 3),
             audio_quality=quality,
-            meta=(job.payload or {}).get("metadata") or {},
+            meta=meta,
             audio_key=(job.payload or {}).get("audio_key"),
             job_id=job.id,
             turn_index=0,
@@ -145,12 +192,11 @@ def _record_interaction(job: Job, duration_s: float, speech, quality, embedding)
         db.session.add(interaction)
         db.session.flush()
         if embedding is not None:
-            network = db.session.get(Network, job.network_id)
             interaction.person_id, interaction.confidence = voices.attribute(
                 network, embedding, speech.speech_s, interaction.timestamp, interaction.id
             )
             db.session.flush()
-        from mira.interactions.services import event_data
+        from mira.conversations.filing import file_interaction
 
-        events.record(job.network_id, "interaction.created", event_data(interaction))
+        file_interaction(interaction, network.settings)
     return interaction

@@ -9,6 +9,7 @@ from mira.interactions.schemas import (
     InteractionSchema,
 )
 from mira.interactions.upload_views import UPLOAD_DOC, upload_response
+from mira.jobs import services as jobs
 from mira.jobs.schemas import JobAcceptedSchema, JobSchema
 from mira.schemas import TOTAL_COUNT_HEADER, page_headers
 from mira.streams.schemas import UploadQuerySchema
@@ -55,6 +56,18 @@ class InteractionItem(MethodView):
     def delete(self, interaction_id):
         """Delete (idempotent: deleting one already gone answers 204)."""
         services.delete(scope().network_id, parse_uuid(interaction_id, "interaction_id"))
+
+
+@blp.route("/<interaction_id>/inference")
+class Inference(MethodView):
+    @blp.response(202, JobAcceptedSchema)
+    def post(self, interaction_id):
+        """Run the assistant on this interaction now (an `inference` job): commitments become
+        actions (open duplicates are skipped), a command is answered again."""
+        job = services.request_inference(
+            scope().network_id, parse_uuid(interaction_id, "interaction_id")
+        )
+        return jobs.accepted(job)
 
 
 @blp.route("/register")

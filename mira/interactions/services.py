@@ -105,9 +105,25 @@ def create_text(network_id: uuid.UUID, body: dict[str, Any]) -> Interaction:
     )
     db.session.add(interaction)
     db.session.flush()
+    if interaction.conversation_id is not None:
+        # Typed interactions go where the client puts them (spoken ones are filed by time).
+        from mira.conversations.filing import file_interaction
+
+        file_interaction(interaction, None)
     events.record(network_id, "interaction.created", event_data(interaction))
     db.session.commit()
+    if interaction.text and interaction.interaction_type == "text":
+        # Commitments in typed text are found like spoken ones, off the request path.
+        request_inference(network_id, interaction.id)
     return interaction
+
+
+def request_inference(network_id: uuid.UUID, interaction_id: uuid.UUID):
+    """Queue an `inference` job (the assistant) for one interaction of the network."""
+    from mira.jobs import services as jobs
+
+    interaction = get(network_id, interaction_id)
+    return jobs.create(network_id, "inference", {"interaction_id": str(interaction.id)})
 
 
 def update(network_id: uuid.UUID, interaction_id: uuid.UUID, changes: dict[str, Any]):

@@ -79,6 +79,9 @@ def update(user: User, network_id: uuid.UUID, changes: dict[str, Any]) -> dict[s
     if "name" in changes:
         network.name = changes["name"]
     if "settings" in changes:
+        from mira.networks.settings import validate
+
+        validate(changes["settings"])
         # Settings merge key by key; a null value removes a key.
         merged = dict(network.settings or {})
         for key, value in changes["settings"].items():

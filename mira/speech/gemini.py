@@ -6,7 +6,7 @@ becomes a `TranscriptionError` and the caller moves on to an offline engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,8 @@ class GeminiTranscriber:
         client = GeminiClient.from_settings(settings)
         return None if client is None else cls(client)
 
-    def transcribe(self, samples: np.ndarray) -> Transcript:
+    def transcribe(self, samples: np.ndarray, hotwords: Sequence[str] = ()) -> Transcript:
+        """Gemini knows names like "Mira" without hints; `hotwords` are accepted and unused."""
         try:
             return self.client.transcribe(samples)
         except GeminiError as exc:

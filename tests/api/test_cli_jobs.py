@@ -67,7 +67,7 @@ def test_jobs_lists_failed_jobs_and_retry_runs_one_again(runner, alice):
     retried = lines(runner.invoke(args=["mira", "retry", str(job.id)]))
     assert retried[0]["id"] == str(job.id)
     db.session.expire_all()
-    # No handler runs inference jobs yet: the sync queue ran it and it failed again, once.
+    # The sync queue ran it again at once; naming no interaction, it failed for good, once.
     job = db.session.get(Job, job.id)
     assert (job.status, job.attempts) == ("failed", 1)
 

@@ -130,7 +130,7 @@ def test_a_malformed_job_id_is_422(client, alice):
 
 
 def test_retrying_a_failed_job_answers_202_and_runs_it_again(client, alice, app):
-    # No handler runs `inference` jobs yet, so the sync queue's second run fails again, for a
+    # The job names no interaction, so the sync queue's second run fails again, for a
     # different reason than the first; what matters is that the job really ran once more.
     job_id = insert_job(alice.network_id, kind="inference", status="failed", attempts=3)
     response = client.post(url(alice, job_id, "retry"), headers=alice.headers)
@@ -145,7 +145,7 @@ def test_retrying_a_failed_job_answers_202_and_runs_it_again(client, alice, app)
     assert body["status"] in {"queued", job["status"]}
     assert job["attempts"] == 1  # reset by the retry, then claimed once by the sync queue
     assert job["status"] == "failed"
-    assert job["error"] == "No handler for jobs of kind 'inference'"
+    assert job["error"] == "BAD_JOB: The job names no interaction"
     assert job["error"] != "ValueError: broken audio"
     assert job["finished_at"] is not None
     row = fresh(Job, job_id)

@@ -200,7 +200,6 @@ PLAIN_PATHS = [
     "/api/v1/networks/{network_id}/members",
     "/api/v1/networks/{network_id}/members/{user_id}",
 ]
-# /interactions/{interaction_id}/inference joins this list with the assistant work.
 NETWORK_PATHS = [
     "/service/info",
     "/service/client/register/{client_id}",
@@ -212,6 +211,7 @@ NETWORK_PATHS = [
     "/service/keys",
     "/service/keys/{key_id}",
     "/interactions/register",
+    "/interactions/{interaction_id}/inference",
     "/streams/{stream_id}/audio",
     "/jobs",
     "/jobs/{job_id}",

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from mira.extensions import db
+from mira.jobs.models import Job
 from mira.service.models import Client
 from mira.types import utcnow
 from tests.api.factories import (
@@ -504,7 +505,15 @@ def test_bobs_lists_hold_only_his_own_rows(client, world):
         bob.ids["interaction_id"]
     ]
     assert [x["id"] for x in client.get(f"{p}/actions", headers=h).json] == [bob.ids["action_id"]]
-    assert [x["id"] for x in client.get(f"{p}/jobs", headers=h).json] == [bob.ids["job_id"]]
+    # Bob's own jobs: the one made for him, and the assistant's run on his typed interaction.
+    bobs_jobs = {
+        str(job_id)
+        for job_id in db.session.scalars(
+            db.select(Job.id).where(Job.network_id == uuid.UUID(bob.account.network_id))
+        )
+    }
+    assert bob.ids["job_id"] in bobs_jobs
+    assert {x["id"] for x in client.get(f"{p}/jobs", headers=h).json} == bobs_jobs
     assert [x["client_id"] for x in client.get(f"{p}/service/clients", headers=h).json] == [
         bob.ids["client_id"]
     ]

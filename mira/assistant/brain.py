@@ -1,0 +1,80 @@
+"""The assistant as the services see it: Gemini when configured, the offline rules otherwise.
+
+Every Gemini call is bounded by short timeouts; when it fails (unreachable, malformed answer)
+the same request is answered by the offline rules, so the product never depends on the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from mira.assistant.types import CommandResult, ConversationSummary, ExtractedAction, Turn
+
+log = logging.getLogger(__name__)
+
+
+class Assistant:
+    def __init__(self, llm=None):
+        self.llm = llm
+
+    @property
+    def engine(self) -> str:
+        return "gemini" if self.llm is not None else "offline"
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Assistant:
+        mode = (settings.get("MIRA_ASSISTANT") or "auto").lower()
+        if mode == "offline" or not settings.get("GEMINI_API_KEY"):
+            return cls()
+        from mira.assistant.gemini import GeminiClient
+
+        return cls(GeminiClient.from_settings(settings))
+
+    def _ask(self, method: str, offline, *args):
+        if self.llm is not None:
+            from mira.assistant.gemini import GeminiError
+
+            try:
+                return getattr(self.llm, method)(*args)
+            except GeminiError as exc:
+                log.warning("Gemini %s failed, answering offline: %s", method, exc)
+        return offline(*args)
+
+    def extract_actions(
+        self, text: str, now: datetime, context: Sequence[Turn] = ()
+    ) -> list[ExtractedAction]:
+        from mira.assistant.extract import extract_actions
+
+        return self._ask("extract_actions", extract_actions, text, now, context)
+
+    def answer_command(
+        self, command: str, now: datetime, status: Mapping[str, Any] | None = None
+    ) -> CommandResult:
+        from mira.assistant.commands import answer_command
+
+        return self._ask("answer_command", answer_command, command, now, status)
+
+    def summarize(self, turns: Sequence[Turn]) -> ConversationSummary:
+        from mira.assistant.summary import summarize
+
+        return self._ask("summarize", summarize, turns)
+
+
+_cache: dict[tuple, Assistant] = {}
+_lock = threading.Lock()
+
+
+def assistant(settings: Mapping[str, Any]) -> Assistant:
+    """The process-wide assistant for these settings."""
+    key = tuple(
+        settings.get(k)
+        for k in ("MIRA_ASSISTANT", "GEMINI_API_KEY", "MIRA_GEMINI_MODEL", "MIRA_GEMINI_TIMEOUT_S")
+    )
+    with _lock:
+        if key not in _cache:
+            _cache[key] = Assistant.from_settings(settings)
+        return _cache[key]

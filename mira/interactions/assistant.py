@@ -1,0 +1,136 @@
+"""The assistant's part of the pipeline: commands after the wake word, commitments → actions,
+conversation summaries.
+
+`react` runs once per interaction (the `assistant` entry in its metadata marks it done, in the
+same transaction as what it created), so a job that runs twice acts once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from mira.actions import services as actions
+from mira.actions.models import Action
+from mira.conversations import filing
+from mira.conversations.models import Conversation
+from mira.events import services as events
+from mira.extensions import db
+from mira.interactions.models import Interaction
+from mira.networks import settings as network_settings
+from mira.networks.models import Network
+from mira.persons.models import Person
+from mira.service.models import Client
+
+
+def _assistant():
+    from mira.assistant.brain import assistant
+
+    return assistant(current_app.config)
+
+
+def command_in(text: str | None, network: Network) -> str | None:
+    """The command after the wake word, or None when the utterance is not addressed to Mira."""
+    if not text:
+        return None
+    from mira.assistant.wakeword import find_wake_word
+
+    match = find_wake_word(text, network_settings.wake_words(network.settings))
+    return None if match is None else match.command
+
+
+def network_status(network: Network) -> dict[str, Any]:
+    def count(model, *where):
+        return db.session.scalar(
+            db.select(db.func.count())
+            .select_from(model)
+            .where(model.network_id == network.id, *where)
+        )
+
+    return {
+        "network": network.name,
+        "service_enabled": network.service_enabled,
+        "persons": count(Person),
+        "clients": count(Client),
+        "pending_actions": count(Action, Action.status == "pending"),
+    }
+
+
+def react(interaction: Interaction, on_request: bool = False) -> list[Action]:
+    """Answer a command or extract commitments and refresh the conversation summary. Commits.
+
+    From the pipeline (default) it runs once per interaction: the `assistant` entry it writes
+    into the metadata marks it done, in the same transaction as the actions it created and the
+    `interaction.created` event it records. On request (the `inference` job) it runs again
+    without announcing the interaction; duplicates of open actions are still not created.
+    """
+    from mira.interactions.services import event_data
+
+    meta = dict(interaction.meta or {})
+    if meta.get("assistant") and not on_request:
+        return []
+    network = db.session.get(Network, interaction.network_id)
+    brain = _assistant()
+    now = interaction.timestamp.astimezone(network_settings.timezone(network.settings))
+    created: list[Action] = []
+    outcome: dict[str, Any] = {"engine": brain.engine}
+    if interaction.interaction_type == "command":
+        command = command_in(interaction.text, network) or ""
+        result = brain.answer_command(command, now, network_status(network))
+        meta["response"] = result.response
+        outcome["intent"] = result.intent
+        created = actions.create_extracted(interaction, result.actions)
+        if result.disable_service and network.service_enabled:
+            network.service_enabled = False
+            events.record(network.id, "service.status", {"service_enabled": False})
+    elif interaction.text:
+        context = []
+        if interaction.conversation_id is not None:
+            context = filing.recent_turns(
+                interaction.conversation_id, interaction.network_id, before=interaction, limit=6
+            )
+        found = brain.extract_actions(interaction.text, now, context)
+        created = actions.create_extracted(interaction, found)
+    outcome["actions"] = len(created)
+    if not on_request:
+        meta["assistant"] = outcome
+    interaction.meta = meta
+    if interaction.conversation_id is not None and not on_request:
+        # Summaries follow what is heard; typed notes and re-runs leave them as they are.
+        conversation = db.session.get(Conversation, interaction.conversation_id)
+        if conversation is not None:
+            filing.refresh_summary(conversation, brain)
+    db.session.flush()
+    if not on_request:
+        events.record(interaction.network_id, "interaction.created", event_data(interaction))
+    db.session.commit()
+    return created
+
+
+def run_inference(job) -> dict[str, Any]:
+    """The `inference` job: run the assistant on one interaction of the job's network."""
+    import uuid
+
+    from mira.jobs.services import JobFailure
+
+    try:
+        interaction_id = uuid.UUID(str((job.payload or {})["interaction_id"]))
+    except (KeyError, ValueError) as exc:
+        raise JobFailure("The job names no interaction", "BAD_JOB") from exc
+    interaction = db.session.scalar(
+        db.select(Interaction).where(
+            Interaction.network_id == job.network_id, Interaction.id == interaction_id
+        )
+    )
+    if interaction is None:
+        raise JobFailure("The interaction no longer exists", "NOT_FOUND")
+    from mira.jobs import services as jobs
+
+    jobs.set_stage(job, "assistant", 0.5)
+    created = react(interaction, on_request=True)
+    jobs.set_stage(job, "done", 1.0)
+    return {
+        "interaction_ids": [str(interaction.id)],
+        "action_ids": [str(a.id) for a in created],
+    }

@@ -59,6 +59,9 @@ def run_job(job_id: str) -> None:
         return
     status = "superseded" if result and result.get("superseded_by") else "succeeded"
     services.succeed(job, result, status=status)
+    from mira.observability import log_job_stage
+
+    log_job_stage(job, "done", job.timings)
     log.info(
         "job %s (%s) %s in %.0f ms",
         job.id,

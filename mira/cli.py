@@ -151,6 +151,11 @@ def _warm_pipeline() -> None:
     measure(clip)
     find_speech(denoise(clip, current_app.config["MIRA_DENOISE"]))
     encoder().embed(clip)  # loads the voice model once per worker
+    from mira.speech.engines import transcriber
+
+    engine = transcriber(current_app.config)  # loads Whisper once; its first call is slow
+    if engine is not None:
+        engine.warm_up()
 
 
 def _prepare_for_fork() -> None:

@@ -50,7 +50,11 @@ class _Timer:
         return self
 
     def __exit__(self, *exc):
-        self.timings[f"{self._name}_ms"] = round((time.perf_counter() - self._started) * 1000, 1)
+        from mira.observability import log_job_stage
+
+        key = f"{self._name}_ms"
+        self.timings[key] = round((time.perf_counter() - self._started) * 1000, 1)
+        log_job_stage(self.job, self._name, {key: self.timings[key]})
         return False
 
 

@@ -3,7 +3,9 @@
 Backends, chosen by `MIRA_QUEUE`:
 - ``inline``: a thread pool inside the web process (the embedded default, no Redis needed);
 - ``rq``: RQ on Redis, drained by `flask mira worker` processes;
-- ``sync``: run before returning (tests and one-off CLI runs).
+- ``sync``: run before returning (tests and one-off CLI runs);
+- ``zappa``: an asynchronous invocation of the same AWS Lambda function (Zappa's async task),
+  which runs `mira.lambda_tasks.run_job`.
 
 Only the job id travels; the job row in the database holds everything else.
 """
@@ -11,6 +13,7 @@ Only the job id travels; the job row in the database holds everything else.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +25,9 @@ from flask import Flask, current_app
 log = logging.getLogger(__name__)
 
 RUNNER = "jobs.runner.run_job"
+# A Lambda async task may sleep this long before its job (billed time); a longer delay is left
+# to the sweeper, which re-dispatches queued jobs once their `not_before` is old enough.
+ZAPPA_MAX_SLEEP_S = 15.0
 _executors: dict[int, ThreadPoolExecutor] = {}
 _executors_lock = threading.Lock()
 
@@ -87,8 +93,54 @@ def dispatch(job_id: uuid.UUID | str, delay_s: float = 0.0) -> None:
         from jobs.runner import run_job
 
         run_job(job_id)
+    elif backend == "zappa":
+        _dispatch_zappa(app, job_id, delay_s)
     else:
         raise RuntimeError(f"Unknown MIRA_QUEUE backend: {backend}")
+
+
+def zappa_setting(app: Flask, name: str, default: Any = None) -> Any:
+    """A setting of the zappa backend: app config first, then the environment (Lambda's)."""
+    value = app.config.get(name)
+    if value in (None, ""):
+        value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def _dispatch_zappa(app: Flask, job_id: str, delay_s: float) -> None:
+    """Invoke this Lambda function again, asynchronously, with the job id.
+
+    The sleep for a delay happens inside the invoked task, so the web request returns at once.
+    Delays above `MIRA_ZAPPA_MAX_SLEEP_S` are not sent: the job row is already queued with its
+    `not_before`, and the scheduled sweeper dispatches it. Lambda retries a failed async
+    invocation; the runner's atomic claim makes a repeated message a no-op.
+    """
+    max_sleep = float(zappa_setting(app, "MIRA_ZAPPA_MAX_SLEEP_S", ZAPPA_MAX_SLEEP_S))
+    if delay_s > max_sleep:
+        log.info("job %s waits %.0f s: left for the sweeper", job_id, delay_s)
+        return
+    # Inside Lambda the target is the running function itself; a `flask mira …` command run
+    # elsewhere against the deployed stack names it with MIRA_ZAPPA_FUNCTION.
+    function_name = zappa_setting(app, "MIRA_ZAPPA_FUNCTION") or os.environ.get(
+        "AWS_LAMBDA_FUNCTION_NAME"
+    )
+    if not function_name:
+        raise RuntimeError(
+            "MIRA_QUEUE=zappa needs AWS_LAMBDA_FUNCTION_NAME (set by Lambda) or MIRA_ZAPPA_FUNCTION"
+        )
+    # boto3 and Zappa's async module load on the first dispatch, never at web import time.
+    from zappa.asynchronous import run
+
+    from mira import lambda_tasks
+
+    response = run(
+        lambda_tasks.run_job,
+        args=[job_id],
+        kwargs={"delay_s": round(delay_s, 3)},
+        remote_aws_lambda_function_name=function_name,
+    )
+    if not getattr(response, "sent", False):
+        raise RuntimeError(f"Lambda did not accept the async invocation for job {job_id}")
 
 
 def health() -> dict[str, Any]:

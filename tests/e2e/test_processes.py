@@ -194,3 +194,46 @@ def test_enrolled_speakers_are_recognised_and_a_stranger_is_not(stack):
     assert stranger not in person_of.values()
     person = requests.get(stack.url(f"/persons/{stranger}"), headers=user, timeout=10).json()
     assert person["name"] is None and person["index"] == 4
+
+
+def test_a_spoken_reminder_ends_as_a_command_and_a_remind_action_at_five(stack):
+    """flite says "Mira, remind me to call mom at five" to a real gunicorn + RQ worker stack:
+    the worker transcribes it offline, answers the command and files a reminder at 17:00 in
+    the network's time zone."""
+    from tests.audio_data import flite_speech
+
+    stack.start_web()
+    stack.start_worker()
+    stack.register_client("kitchen")
+    user = {"Authorization": "Bearer " + _login(stack)}
+    response = requests.patch(
+        f"{stack.base_url}/api/v1/networks/{stack.network_id}",
+        json={"settings": {"timezone": "America/New_York"}},
+        headers=user,
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    cursor = requests.get(stack.url("/events"), headers=user, timeout=10).json()["cursor"]
+    spoken = flite_speech("Mira, remind me to call mom at five.")
+    # Said at 09:30 New York time (EST, -05:00) on 2 March 2026.
+    response = stack.upload(wav_bytes(spoken), "kitchen", captured_at="2026-03-02T09:30:00-05:00")
+    assert response.status_code == 202, response.text
+    [job] = stack.wait_jobs([response.json()["job_id"]])
+    assert job["status"] == "succeeded", job
+    [interaction_id] = job["result"]["interaction_ids"]
+    interaction = requests.get(
+        stack.url(f"/interactions/{interaction_id}"), headers=user, timeout=10
+    ).json()
+    assert interaction["interaction_type"] == "command", interaction
+    assert interaction["metadata"]["response"]
+    actions = requests.get(stack.url("/actions"), headers=user, timeout=10).json()
+    assert [(a["action_type"], a["scheduled_time"]) for a in actions] == [
+        ("remind", "2026-03-02T22:00:00Z")  # 17:00 in New York
+    ]
+    assert actions[0]["interaction_id"] == interaction_id
+    events = requests.get(stack.url(f"/events?after={cursor}"), headers=user, timeout=10).json()[
+        "events"
+    ]
+    kinds = [e["type"] for e in events]
+    assert "interaction.created" in kinds and "action.created" in kinds
+    assert "conversation.updated" in kinds

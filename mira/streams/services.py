@@ -169,10 +169,24 @@ def _score_peer(peer: Job) -> None:
     db.session.commit()
 
 
+def _other_microphones(job: Job) -> bool:
+    from mira.service.models import Client
+
+    return bool(
+        db.session.scalar(
+            db.select(db.func.count())
+            .select_from(Client)
+            .where(Client.network_id == job.network_id, Client.client_id != job.client_id)
+        )
+    )
+
+
 def wait_for_late_duplicates(job: Job, window_ms: int) -> None:
-    """Uploads of the same utterance arrive within the dedup window: decide only after it."""
+    """Uploads of the same utterance arrive within the dedup window: decide only after it.
+
+    A network with one microphone has nothing to wait for."""
     arrived_ms = (job.payload or {}).get("arrived_ms")
-    if arrived_ms is None:
+    if arrived_ms is None or not _other_microphones(job):
         return
     remaining = (arrived_ms + window_ms) / 1000 - time.time()
     if remaining > 0:

@@ -267,3 +267,24 @@ def test_retention_can_keep_audio_of_deleted_interactions(client, alice, mic, ap
     finally:
         app.config["MIRA_DELETE_AUDIO"] = True
     assert blob_store(app).exists(key)
+
+
+def test_a_network_with_one_microphone_does_not_wait_out_the_dedup_window(
+    make_app, _schema, alice, device_key
+):
+    import time
+
+    app = make_app(MIRA_DEDUP_WINDOW_MS=8000)
+    http = app.test_client()
+    mic = {"X-API-Key": device_key}
+    http.post(f"{alice.prefix()}/service/client/register/kitchen", headers=mic)
+    began = time.monotonic()
+    response = upload(http, alice, mic, wav_bytes(speech(2)), wait="20")
+    assert response.json["status"] == "succeeded"
+    assert time.monotonic() - began < 8.0
+    # With a second microphone the same upload waits for a possible duplicate.
+    http.post(f"{alice.prefix()}/service/client/register/hall", headers=mic)
+    began = time.monotonic()
+    response = upload(http, alice, mic, wav_bytes(speech(4)), wait="20")
+    assert response.json["status"] == "succeeded"
+    assert time.monotonic() - began >= 8.0

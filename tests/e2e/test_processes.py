@@ -37,6 +37,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes_once(stack):
     stack.start_web(MIRA_DEDUP_WINDOW_MS="6000")
     first = stack.start_worker("worker1", MIRA_DEDUP_WINDOW_MS="6000")
     stack.register_client("kitchen")
+    stack.register_client("hall")  # a second microphone: the job waits out the dedup window
     job_id = stack.upload(wav_bytes(speech(1)), "kitchen").json()["job_id"]
     deadline = time.monotonic() + 30
     while stack.job(job_id)["status"] != "running":

@@ -102,6 +102,7 @@ def run(job: Job) -> dict[str, Any]:
         )
     jobs.set_stage(job, "speaker", 0.7)
     embedding = encoder().embed(speech.samples(clean))
+    reading = _compare_reading(payload.get("expected_text"), clean, speech)
     sample = VoiceSample(
         network_id=job.network_id,
         person_id=person.id,
@@ -120,8 +121,36 @@ def run(job: Job) -> dict[str, Any]:
     audit.record(job.network_id, "system", "voice_sample.added", sample.id, _added(sample, job))
     events.record(job.network_id, "person.updated", persons.event_data(person))
     db.session.commit()
-    return {
+    result = {
         "person_id": str(person.id),
         "sample_id": str(sample.id),
         "speech_s": round(speech.speech_s, 3),
     }
+    if reading is not None:
+        result["expected_text"] = reading
+    return result
+
+
+# Above this word error rate the sample is reported as not matching the text it should read.
+READING_MATCH_WER = 0.35
+
+
+def _compare_reading(expected: str | None, clean, speech) -> dict[str, Any] | None:
+    """What the speaker said against what they were asked to read (recorded, not enforced:
+    the voice is what enrols, and a transcriber can mishear an accent)."""
+    if not expected or not expected.strip():
+        return None
+    from mira.speech import TranscriptionError
+    from mira.speech.engines import transcriber
+    from mira.speech.text import word_error_rate
+
+    try:
+        engine = transcriber(current_app.config)
+        if engine is None:
+            return None
+        start = int(speech.segments[0].start_s * 16_000)
+        heard = engine.transcribe(clean[start : int(speech.segments[-1].end_s * 16_000)]).text
+    except TranscriptionError:
+        return None
+    wer = word_error_rate(expected, heard)
+    return {"heard": heard, "word_error_rate": round(wer, 3), "matches": wer <= READING_MATCH_WER}

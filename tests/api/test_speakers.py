@@ -255,3 +255,29 @@ def test_the_threshold_is_a_network_setting(client, alice, mic):
     )
     third = _say(client, alice, mic, _files_of(0)[3])
     assert third["person_id"] in {first["person_id"], second["person_id"]}
+
+
+def test_expected_text_is_compared_with_what_was_heard(client, alice):
+    from tests.audio_data import flite_speech
+
+    ann = client.post(f"{alice.prefix()}/persons", json={"name": "Ann"}, headers=alice.headers).json
+    sentence = "The quick brown fox jumps over the lazy dog near the river bank."
+    results = {}
+    for label, expected in (("read", sentence), ("other", "Please pass me the salt and pepper.")):
+        response = client.post(
+            f"{alice.prefix()}/persons/{ann['id']}/voice",
+            data={
+                "audio_file": (io.BytesIO(wav_bytes(flite_speech(sentence))), "v.wav"),
+                "expected_text": expected,
+            },
+            headers=alice.headers,
+            content_type="multipart/form-data",
+        )
+        job = client.get(response.json["status_url"], headers=alice.headers).json
+        assert job["status"] == "succeeded", job
+        results[label] = job["result"]["expected_text"]
+    assert results["read"]["matches"] is True
+    assert results["read"]["word_error_rate"] <= 0.35
+    assert "fox" in results["read"]["heard"].lower()
+    assert results["other"]["matches"] is False
+    assert results["other"]["word_error_rate"] > 0.5

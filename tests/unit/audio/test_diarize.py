@@ -1,0 +1,138 @@
+"""Diarization on conversations built from the shared LibriSpeech speakers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mira.audio.denoise import high_pass
+from mira.audio.diarize import SpeakerTurn, diarize
+from mira.audio.embedding import encoder
+from mira.audio.speakers import aggregate
+from mira.audio.vad import SpeechReport, find_speech
+from tests.audio_data import SR, speech, speech_files
+
+BOUNDARY_TOLERANCE_S = 0.5
+
+
+def utterances_of(speaker: int) -> list[int]:
+    """Indices (for tests.audio_data.speech) of one speaker's utterances, 3–9 s long first."""
+    name = sorted({p.parent.name for p in speech_files()})[speaker]
+    indices = [i for i, p in enumerate(speech_files()) if p.parent.name == name]
+    return sorted(indices, key=lambda i: not 3 * SR <= len(speech(i)) <= 9 * SR)
+
+
+def speech_span(clip: np.ndarray) -> tuple[float, float]:
+    """Where the speech of an isolated clip starts and ends (its own VAD)."""
+    report = find_speech(high_pass(clip))
+    return report.segments[0].start_s, report.segments[-1].end_s
+
+
+def conversation(*clips: np.ndarray, pause_s: float = 0.6) -> tuple[np.ndarray, list]:
+    """Clips one after another with pauses over a faint noise floor; the true speech spans."""
+    pieces, spans, cursor = [], [], 0
+    for k, clip in enumerate(clips):
+        if k:
+            pieces.append(np.zeros(int(pause_s * SR), dtype=np.float32))
+            cursor += int(pause_s * SR)
+        start, end = speech_span(clip)
+        spans.append((cursor / SR + start, cursor / SR + end))
+        pieces.append(clip)
+        cursor += len(clip)
+    audio = np.concatenate(pieces)
+    audio += np.random.default_rng(0).normal(0, 1e-3, len(audio)).astype(np.float32)
+    return audio, spans
+
+
+def run(audio: np.ndarray, profiles=None) -> tuple[list[SpeakerTurn], SpeechReport, np.ndarray]:
+    clean = high_pass(audio)
+    report = find_speech(clean)
+    return diarize(clean, report, encoder(), profiles), report, clean
+
+
+def assert_boundaries_near(turns: list[SpeakerTurn], spans: list[tuple[float, float]]) -> None:
+    assert len(turns) == len(spans)
+    for turn, (start, end) in zip(turns, spans, strict=True):
+        assert turn.start_s == pytest.approx(start, abs=BOUNDARY_TOLERANCE_S)
+        assert turn.end_s == pytest.approx(end, abs=BOUNDARY_TOLERANCE_S)
+
+
+def test_single_speaker_upload_is_one_turn_carrying_the_utterance_embedding():
+    turns, report, clean = run(speech(utterances_of(0)[0]))
+    assert len(turns) == 1
+    assert (turns[0].start_s, turns[0].end_s) == (
+        report.segments[0].start_s,
+        report.segments[-1].end_s,
+    )
+    expected = encoder().embed(report.samples(clean))
+    assert float(turns[0].embedding @ expected) > 0.9999
+    assert turns[0].label is None and turns[0].cluster == 0
+
+
+def test_two_speakers_become_two_turns_in_order_at_the_change():
+    a, b = speech(utterances_of(1)[0]), speech(utterances_of(2)[0])
+    audio, spans = conversation(a, b)
+    turns, _, _ = run(audio)
+    assert_boundaries_near(turns, spans)
+    assert turns[0].cluster != turns[1].cluster
+    assert turns[0].start_s < turns[0].end_s <= turns[1].start_s < turns[1].end_s
+
+
+def test_a_speaker_who_speaks_again_keeps_their_cluster():
+    first, second = utterances_of(3)[:2]
+    audio, spans = conversation(speech(first), speech(utterances_of(4)[0]), speech(second))
+    turns, _, _ = run(audio)
+    assert_boundaries_near(turns, spans)
+    assert turns[0].cluster == turns[2].cluster != turns[1].cluster
+
+
+def longest_stretch(clip: np.ndarray) -> np.ndarray:
+    """The clip's longest stretch of speech without a pause."""
+    longest = max(find_speech(high_pass(clip)).segments, key=lambda s: s.duration_s)
+    return clip[int(longest.start_s * SR) : int(longest.end_s * SR)]
+
+
+def test_a_change_of_speaker_without_a_pause_is_found_inside_the_speech():
+    a = longest_stretch(speech(utterances_of(5)[0]))
+    b = longest_stretch(speech(utterances_of(6)[0]))
+    turns, report, _ = run(np.concatenate([a, b]))
+    assert len(report.segments) == 1  # no pause tells where the change is
+    assert len(turns) == 2 and turns[0].cluster != turns[1].cluster
+    assert turns[0].end_s == pytest.approx(len(a) / SR, abs=BOUNDARY_TOLERANCE_S)
+    assert turns[1].start_s == turns[0].end_s
+
+
+def test_known_profiles_label_their_speakers_and_leave_a_stranger_unlabelled():
+    alice, bob, stranger = utterances_of(7), utterances_of(8), utterances_of(9)
+
+    def profile(indices: list[int]) -> np.ndarray:
+        samples = []
+        for index in indices:
+            clean = high_pass(speech(index))
+            samples.append(encoder().embed(find_speech(clean).samples(clean)))
+        return aggregate(samples)
+
+    profiles = {"alice": profile(alice[-3:]), "bob": profile(bob[-3:])}
+    audio, spans = conversation(speech(alice[0]), speech(bob[0]), speech(stranger[0]))
+    turns, _, _ = run(audio, profiles)
+    assert_boundaries_near(turns, spans)
+    assert [t.label for t in turns] == ["alice", "bob", None]
+    assert len({t.cluster for t in turns}) == 3
+
+
+def test_upload_too_short_for_two_turns_is_one_turn():
+    a, b = speech(utterances_of(1)[0]), speech(utterances_of(2)[0])
+    a_start, _ = speech_span(a)
+    b_start, _ = speech_span(b)
+    audio, _ = conversation(
+        a[int(a_start * SR) : int((a_start + 1.2) * SR)],
+        b[int(b_start * SR) : int((b_start + 1.2) * SR)],
+        pause_s=0.3,
+    )
+    turns, _, _ = run(audio)
+    assert len(turns) == 1
+
+
+def test_no_speech_gives_no_turns():
+    silence = np.zeros(2 * SR, dtype=np.float32)
+    assert diarize(silence, SpeechReport(duration_s=2.0), encoder()) == []

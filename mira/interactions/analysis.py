@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
@@ -22,6 +23,9 @@ from mira.locks import network_lock
 from mira.networks.models import Network
 from mira.persons import voices
 from mira.storage import BlobNotFound, blob_store
+
+if TYPE_CHECKING:  # numpy loads with the worker's audio code
+    import numpy as np
 
 STAGE_PROGRESS = {
     "decode": 0.1,
@@ -101,39 +105,75 @@ def analyze(job: Job) -> dict[str, Any]:
     if winner is not None:
         jobs.set_stage(job, "done", 1.0, timer.timings)
         return {**base, "interaction_ids": [], "superseded_by": str(winner)}
-    embedding = None
+    network = db.session.get(Network, job.network_id)
     with timer.stage("speaker"):
-        if speech.speech_s >= voices.MIN_SPEECH_S:
-            from mira.audio.embedding import encoder
-
-            embedding = encoder().embed(speech.samples(clean))
+        turns = _speaker_turns(clean, speech, network)
     with timer.stage("transcribe"):
         from mira.networks.settings import wake_words
 
-        network = db.session.get(Network, job.network_id)
-        transcript = _transcribe(clean, speech, wake_words(network.settings))
+        hotwords = wake_words(network.settings)
+        transcripts = [_transcribe(clean, turn.start_s, turn.end_s, hotwords) for turn in turns]
     with timer.stage("conversation"):
-        interaction = _record_interaction(
-            job, decoded.duration_s, speech, quality, embedding, transcript
-        )
+        interactions = _record_turns(job, decoded.duration_s, turns, transcripts, quality)
     with timer.stage("assistant"):
         from mira.interactions.assistant import react
 
-        react(interaction)
+        for interaction in interactions:
+            react(interaction)
     jobs.set_stage(job, "done", 1.0, timer.timings)
     result = {
         **base,
-        "interaction_ids": [str(interaction.id)],
+        "interaction_ids": [str(i.id) for i in interactions],
         "segments": [[s.start_s, s.end_s] for s in speech.segments],
     }
-    if transcript is not None:
-        result["transcript"] = {"engine": transcript.engine, "empty": transcript.is_empty}
+    if len(turns) > 1:
+        result["turns"] = [[t.start_s, t.end_s, t.cluster] for t in turns]
+    heard = [t for t in transcripts if t is not None]
+    if heard:
+        result["transcript"] = {
+            "engine": heard[0].engine,
+            "empty": all(t.is_empty for t in heard),
+        }
     return result
 
 
-def _transcribe(clean, speech, hotwords):
-    """The words of the speech (None when transcription is switched off). A failing engine
-    fails the job (retried later), it never records an interaction without its words."""
+@dataclass(frozen=True)
+class Turn:
+    """One speaker's stretch of the upload; `embedding` is None when it is too short to say
+    who spoke."""
+
+    start_s: float
+    end_s: float
+    embedding: np.ndarray | None
+    cluster: int = 0
+
+
+def _speaker_turns(clean: np.ndarray, speech, network: Network) -> list[Turn]:
+    """The upload's speaker turns (one for a single voice, the common case: diarization then
+    costs no more than the utterance embedding it computes anyway)."""
+    whole = Turn(speech.segments[0].start_s, speech.segments[-1].end_s, None)
+    if speech.speech_s < voices.MIN_SPEECH_S:
+        return [whole]
+    from mira.audio.diarize import diarize
+    from mira.audio.embedding import encoder
+
+    found = diarize(
+        clean,
+        speech,
+        encoder(),
+        voices.profiles_by_key(network.id),
+        match_threshold=voices.threshold_for(network),
+    )
+    if len(found) <= 1:
+        embedding = found[0].embedding if found else None
+        return [Turn(whole.start_s, whole.end_s, embedding)]
+    return [Turn(t.start_s, t.end_s, t.embedding, t.cluster) for t in found]
+
+
+def _transcribe(clean: np.ndarray, start_s: float, end_s: float, hotwords):
+    """The words of one turn (None when transcription is switched off). No engine able to
+    load fails the job for good (TRANSCRIBER_UNAVAILABLE); engines failing on this clip raise,
+    and the job is retried with backoff: an interaction is never recorded without its words."""
     from mira.speech import TranscriptionError
     from mira.speech.engines import transcriber
 
@@ -143,9 +183,7 @@ def _transcribe(clean, speech, hotwords):
         raise jobs.JobFailure(str(exc), "TRANSCRIBER_UNAVAILABLE") from exc
     if engine is None:
         return None
-    start = max(0, int(speech.segments[0].start_s * 16_000))
-    end = int(speech.segments[-1].end_s * 16_000)
-    return engine.transcribe(clean[start:end], hotwords)
+    return engine.transcribe(clean[max(0, int(start_s * 16_000)) : int(end_s * 16_000)], hotwords)
 
 
 def _heard_at(job: Job) -> datetime:
@@ -155,52 +193,71 @@ def _heard_at(job: Job) -> datetime:
     return job.created_at
 
 
-def _record_interaction(
-    job: Job, duration_s: float, speech, quality, embedding, transcript
-) -> Interaction:
-    """One interaction per job (turn 0), created once even if the job runs again, attributed
-    to a speaker and filed into a conversation in the same transaction (under the network
-    lock, so one new voice never becomes two persons and one exchange never two conversations).
-    Its `interaction.created` event waits for the assistant's reaction."""
-    existing = db.session.scalar(
-        db.select(Interaction).where(Interaction.job_id == job.id, Interaction.turn_index == 0)
-    )
-    if existing is not None:
-        return existing
-    network = db.session.get(Network, job.network_id)
-    text = transcript.text if transcript is not None else None
-    meta = dict((job.payload or {}).get("metadata") or {})
-    if transcript is not None:
-        meta["transcript"] = {"engine": transcript.engine, "empty": transcript.is_empty}
+def _record_turns(
+    job: Job, duration_s: float, turns: list[Turn], transcripts: list, quality
+) -> list[Interaction]:
+    """One interaction per speaker turn, created once even if the job runs again (keyed by job
+    and turn), attributed to speakers and filed into conversations in one transaction under the
+    network lock — so one new voice never becomes two persons and one exchange never two
+    conversations. Turns of one voice share one attribution. The `interaction.created` events
+    wait for the assistant's reaction."""
+    existing = db.session.scalars(
+        db.select(Interaction).where(Interaction.job_id == job.id).order_by(Interaction.turn_index)
+    ).all()
+    if existing:
+        return list(existing)
+    from mira.conversations.filing import file_interaction
     from mira.interactions.assistant import command_in
 
-    kind = "command" if command_in(text, network) is not None else "audio"
+    network = db.session.get(Network, job.network_id)
+    payload = job.payload or {}
+    heard_at = _heard_at(job)
+    single = len(turns) == 1
+    made: list[Interaction] = []
     with network_lock(job.network_id):
-        interaction = Interaction(
-            id=uuid.uuid4(),
-            network_id=job.network_id,
-            text=text or None,
-            language=transcript.language if transcript is not None else None,
-            timestamp=_heard_at(job),
-            client_id=job.client_id,
-            interaction_type=kind,
-            duration_s=round(duration_s, 3),
-            audio_quality=quality,
-            meta=meta,
-            audio_key=(job.payload or {}).get("audio_key"),
-            job_id=job.id,
-            turn_index=0,
-            start_s=speech.segments[0].start_s,
-            end_s=speech.segments[-1].end_s,
-        )
-        db.session.add(interaction)
-        db.session.flush()
-        if embedding is not None:
-            interaction.person_id, interaction.confidence = voices.attribute(
-                network, embedding, speech.speech_s, interaction.timestamp, interaction.id
+        speakers: dict[int, tuple[uuid.UUID | None, float | None]] = {}
+        for index, (turn, transcript) in enumerate(zip(turns, transcripts, strict=True)):
+            text = (transcript.text if transcript is not None else None) or None
+            meta = dict(payload.get("metadata") or {})
+            if transcript is not None:
+                meta["transcript"] = {"engine": transcript.engine, "empty": transcript.is_empty}
+            interaction = Interaction(
+                id=uuid.uuid4(),
+                network_id=job.network_id,
+                text=text,
+                language=transcript.language if transcript is not None else None,
+                timestamp=heard_at + timedelta(seconds=turn.start_s - turns[0].start_s),
+                client_id=job.client_id,
+                interaction_type="command" if command_in(text, network) is not None else "audio",
+                duration_s=round(duration_s if single else turn.end_s - turn.start_s, 3),
+                audio_quality=quality,
+                meta=meta,
+                audio_key=payload.get("audio_key"),
+                job_id=job.id,
+                turn_index=index,
+                start_s=turn.start_s,
+                end_s=turn.end_s,
             )
+            db.session.add(interaction)
             db.session.flush()
-        from mira.conversations.filing import file_interaction
+            if turn.embedding is not None:
+                if turn.cluster not in speakers:
+                    embedding, speech_s = _voice_of(turns, turn.cluster)
+                    speakers[turn.cluster] = voices.attribute(
+                        network, embedding, speech_s, interaction.timestamp, interaction.id
+                    )
+                interaction.person_id, interaction.confidence = speakers[turn.cluster]
+                db.session.flush()
+            file_interaction(interaction, network.settings)
+            made.append(interaction)
+    return made
 
-        file_interaction(interaction, network.settings)
-    return interaction
+
+def _voice_of(turns: list[Turn], cluster: int) -> tuple[np.ndarray, float]:
+    """One voice's embedding over all its turns (duration-weighted), and its speech time."""
+    import numpy as np
+
+    own = [t for t in turns if t.cluster == cluster and t.embedding is not None]
+    weights = np.array([t.end_s - t.start_s for t in own])
+    mean = np.average(np.stack([t.embedding for t in own]), axis=0, weights=weights)
+    return mean / (np.linalg.norm(mean) or 1.0), float(weights.sum())

@@ -44,6 +44,11 @@ def _profiles(network_id: uuid.UUID) -> list[tuple[uuid.UUID, np.ndarray]]:
     return [(person_id, from_bytes(blob)) for person_id, blob in rows]
 
 
+def profiles_by_key(network_id: uuid.UUID) -> dict[str, np.ndarray]:
+    """The network's voice profiles keyed by person id (text), for diarization."""
+    return {str(person_id): vector for person_id, vector in _profiles(network_id)}
+
+
 def refresh_profile(person: Person) -> None:
     """Recompute a person's profile and sample count from their samples."""
     from mira.audio.embedding import from_bytes, to_bytes

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from mira.extensions import db
+from mira.interactions.models import Interaction
 from mira.persons.models import Person, VoiceSample
 from tests.audio_data import speech, speech_files, wav_bytes
 
@@ -281,3 +282,52 @@ def test_expected_text_is_compared_with_what_was_heard(client, alice):
     assert "fox" in results["read"]["heard"].lower()
     assert results["other"]["matches"] is False
     assert results["other"]["word_error_rate"] > 0.5
+
+
+def _conversation(*indices: int, pause_s: float = 0.6):
+    import numpy as np
+
+    silence = np.zeros(int(pause_s * 16_000), dtype=np.float32)
+    pieces, starts, at = [], [], 0.0
+    for n, index in enumerate(indices):
+        if n:
+            pieces.append(silence)
+            at += pause_s
+        starts.append(at)
+        pieces.append(speech(index))
+        at += len(speech(index)) / 16_000
+    return np.concatenate(pieces), starts
+
+
+def test_a_recorded_conversation_becomes_one_interaction_per_turn(client, alice, mic):
+    """One microphone hears A, then B, then A again: three interactions in order, A's two
+    turns on one person, each turn with its offsets and its own words."""
+    a, b = _files_of(2)[1], _files_of(5)[1]
+    audio, starts = _conversation(a, b, _files_of(2)[2])
+    response = client.post(
+        f"{alice.prefix()}/interactions/register?wait=30",
+        data={"audio": (io.BytesIO(wav_bytes(audio)), "c.wav"), "client_id": "kitchen"},
+        headers=mic,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.json
+    ids = response.json["result"]["interaction_ids"]
+    assert len(ids) == 3, response.json["result"]
+    turns = [
+        client.get(f"{alice.prefix()}/interactions/{i}", headers=alice.headers).json for i in ids
+    ]
+    assert all(len(t["text"].split()) >= 3 for t in turns), [t["text"] for t in turns]
+    assert len({t["text"] for t in turns}) == 3
+    people = [t["person_id"] for t in turns]
+    assert people[0] == people[2] != people[1]
+    assert None not in people
+    assert all(t["duration_s"] > 1.0 for t in turns)
+    rows = db.session.scalars(
+        db.select(Interaction).where(Interaction.id.in_([uuid.UUID(i) for i in ids]))
+    ).all()
+    by_turn = sorted(rows, key=lambda r: r.turn_index)
+    assert [r.turn_index for r in by_turn] == [0, 1, 2]
+    for row, start in zip(by_turn, starts, strict=True):
+        assert abs(row.start_s - start) < 0.6, (row.start_s, start)
+    assert by_turn[0].timestamp < by_turn[1].timestamp < by_turn[2].timestamp
+    assert len({r.conversation_id for r in rows}) == 1

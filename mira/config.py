@@ -177,6 +177,10 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_SWEEP_HEARTBEAT_S": _env_float("MIRA_SWEEP_HEARTBEAT_S", 180.0),
         "MIRA_SWEEP_EVERY_S": _env_float("MIRA_SWEEP_EVERY_S", 60.0),
         "MIRA_S3_ENDPOINT_URL": _env("MIRA_S3_ENDPOINT_URL"),
+        # AWS Lambda (MIRA_QUEUE=zappa): longest retry delay slept inside an async task, and
+        # the function to invoke from outside Lambda.
+        "MIRA_ZAPPA_MAX_SLEEP_S": _env_float("MIRA_ZAPPA_MAX_SLEEP_S", 15.0),
+        "MIRA_ZAPPA_FUNCTION": _env("MIRA_ZAPPA_FUNCTION"),
         # Speech and assistant
         "MIRA_TRANSCRIBER": _env("MIRA_TRANSCRIBER", "auto"),
         "MIRA_WHISPER_MODEL": _env("MIRA_WHISPER_MODEL", "tiny.en"),

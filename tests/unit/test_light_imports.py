@@ -24,6 +24,9 @@ HEAVY_MODULES = (
     "pocketsphinx",
     "noisereduce",
     "faster_whisper",
+    "ctranslate2",
+    "onnxruntime",
+    "zappa",
     # The signal-processing stack belongs to the worker too.
     "numpy",
     "scipy",

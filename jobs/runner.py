@@ -34,8 +34,12 @@ def run_job(job_id: str) -> None:
 
         with create_app().app_context():
             return run_job(job_id)
+    from mira.extensions import db
     from mira.jobs import services
 
+    # Start clean: a worker runs job after job in one session, and whatever an earlier job
+    # left half-done (a deadlock, a lost connection) must not fail this one.
+    db.session.rollback()
     job = services.claim(job_id)
     if job is None:
         return  # finished already, or another worker holds it
@@ -48,12 +52,11 @@ def run_job(job_id: str) -> None:
         result = handler(job)
     except services.JobFailure as exc:
         log.info("job %s (%s) failed: %s", job.id, job.kind, exc)
+        db.session.rollback()
         services.fail(job, f"{exc.code}: {exc}", retry=False)
         return
     except Exception as exc:
         log.exception("job %s (%s) crashed on attempt %s", job.id, job.kind, job.attempts)
-        from mira.extensions import db
-
         db.session.rollback()
         services.fail(job, f"{type(exc).__name__}: {exc}"[:500])
         return

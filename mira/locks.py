@@ -24,15 +24,22 @@ def network_lock(network_id: uuid.UUID):
 
     if db.engine.dialect.name == "postgresql":
         db.session.execute(db.select(Network.id).where(Network.id == network_id).with_for_update())
-        try:
+        with _transaction():
             yield
-        finally:
-            db.session.commit()
         return
     with _local_locks_guard:
         lock = _local_locks.setdefault(network_id, threading.Lock())
-    with lock:
-        try:
-            yield
-        finally:
-            db.session.commit()
+    with lock, _transaction():
+        yield
+
+
+@contextmanager
+def _transaction():
+    """Commit what the block staged; on an error roll it back (a failed transaction cannot
+    commit, and the session must stay usable for the next job)."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()

@@ -128,12 +128,17 @@ def recent_turns(
     return turns
 
 
-def refresh_summary(conversation: Conversation, assistant) -> None:
-    """Rebuild the summaries from the latest turns. The title is given once (when empty) so a
-    conversation keeps the name clients show, and a title a user set is never replaced."""
-    turns = recent_turns(conversation.id, conversation.network_id)
-    if turns:
-        summary = assistant.summarize(turns)
+def summarize(conversation_id: uuid.UUID, network_id: uuid.UUID, assistant):
+    """A fresh summary of the conversation's latest turns (reads only; may ask Gemini), or None
+    when it has no words yet."""
+    turns = recent_turns(conversation_id, network_id)
+    return assistant.summarize(turns) if turns else None
+
+
+def apply_summary(conversation: Conversation, summary) -> None:
+    """Store a summary and announce the conversation. The title is given once (when empty) so
+    a conversation keeps the name clients show, and a title a user set is never replaced."""
+    if summary is not None:
         if not conversation.title:
             conversation.title = summary.title
         conversation.topic_summary = summary.topic_summary

@@ -18,6 +18,7 @@ from mira.conversations.models import Conversation
 from mira.events import services as events
 from mira.extensions import db
 from mira.interactions.models import Interaction
+from mira.locks import network_lock
 from mira.networks import settings as network_settings
 from mira.networks.models import Network
 from mira.persons.models import Person
@@ -60,30 +61,24 @@ def network_status(network: Network) -> dict[str, Any]:
 def react(interaction: Interaction, on_request: bool = False) -> list[Action]:
     """Answer a command or extract commitments and refresh the conversation summary. Commits.
 
+    The assistant thinks first, holding no lock (it may wait seconds for Gemini); what it
+    decided is then written under the network lock, like every other change to a network's
+    conversations, so two workers never deadlock or create the same action twice.
+
     From the pipeline (default) it runs once per interaction: the `assistant` entry it writes
     into the metadata marks it done, in the same transaction as the actions it created and the
     `interaction.created` event it records. On request (the `inference` job) it runs again
     without announcing the interaction; duplicates of open actions are still not created.
     """
-    from mira.interactions.services import event_data
-
-    meta = dict(interaction.meta or {})
-    if meta.get("assistant") and not on_request:
+    if (interaction.meta or {}).get("assistant") and not on_request:
         return []
     network = db.session.get(Network, interaction.network_id)
     brain = _assistant()
     now = interaction.timestamp.astimezone(network_settings.timezone(network.settings))
-    created: list[Action] = []
-    outcome: dict[str, Any] = {"engine": brain.engine}
+    answer = found = summary = None
     if interaction.interaction_type == "command":
         command = command_in(interaction.text, network) or ""
-        result = brain.answer_command(command, now, network_status(network))
-        meta["response"] = result.response
-        outcome["intent"] = result.intent
-        created = actions.create_extracted(interaction, result.actions)
-        if result.disable_service and network.service_enabled:
-            network.service_enabled = False
-            events.record(network.id, "service.status", {"service_enabled": False})
+        answer = brain.answer_command(command, now, network_status(network))
     elif interaction.text:
         context = []
         if interaction.conversation_id is not None:
@@ -91,20 +86,43 @@ def react(interaction: Interaction, on_request: bool = False) -> list[Action]:
                 interaction.conversation_id, interaction.network_id, before=interaction, limit=6
             )
         found = brain.extract_actions(interaction.text, now, context)
+    # Summaries follow what is heard; typed notes and re-runs leave them as they are.
+    refresh = interaction.conversation_id is not None and not on_request
+    if refresh:
+        summary = filing.summarize(interaction.conversation_id, interaction.network_id, brain)
+    db.session.commit()  # end the reading transaction before taking the lock
+    with network_lock(network.id):
+        return _record_reaction(interaction, network, brain, answer, found, summary, on_request)
+
+
+def _record_reaction(interaction, network, brain, answer, found, summary, on_request):
+    from mira.interactions.services import event_data
+
+    meta = dict(interaction.meta or {})
+    if meta.get("assistant") and not on_request:
+        return []  # a concurrent run of the same job recorded it first
+    outcome: dict[str, Any] = {"engine": brain.engine}
+    created: list[Action] = []
+    if answer is not None:
+        meta["response"] = answer.response
+        outcome["intent"] = answer.intent
+        created = actions.create_extracted(interaction, answer.actions)
+        if answer.disable_service and network.service_enabled:
+            network.service_enabled = False
+            events.record(network.id, "service.status", {"service_enabled": False})
+    elif found is not None:
         created = actions.create_extracted(interaction, found)
     outcome["actions"] = len(created)
     if not on_request:
         meta["assistant"] = outcome
     interaction.meta = meta
-    if interaction.conversation_id is not None and not on_request:
-        # Summaries follow what is heard; typed notes and re-runs leave them as they are.
+    if not on_request and interaction.conversation_id is not None:
         conversation = db.session.get(Conversation, interaction.conversation_id)
         if conversation is not None:
-            filing.refresh_summary(conversation, brain)
+            filing.apply_summary(conversation, summary)
     db.session.flush()
     if not on_request:
         events.record(interaction.network_id, "interaction.created", event_data(interaction))
-    db.session.commit()
     return created
 
 

@@ -133,3 +133,18 @@ def test_sweeper_redispatches_a_lost_message(network_id):
     job = db.session.get(Job, job.id)
     assert job.status == "failed"  # it ran (the sync queue), and its kind has no handler
     assert "No handler" in job.error
+
+
+def test_a_job_runs_even_after_an_earlier_transaction_failed_in_the_same_worker(network_id):
+    """A worker runs job after job in one session; a failed transaction (a deadlock, say)
+    must not fail every job after it."""
+    from sqlalchemy.exc import IntegrityError
+
+    job_id = _job(network_id, kind="inference").id
+    db.session.add(Interaction(network_id=uuid.uuid4(), text="no such network", meta={}))
+    with pytest.raises(IntegrityError):
+        db.session.flush()  # left un-rolled-back, as a crashed handler would leave it
+    run_job(str(job_id))
+    db.session.expire_all()
+    finished = db.session.get(Job, job_id)
+    assert (finished.status, finished.error) == ("failed", "BAD_JOB: The job names no interaction")

@@ -182,7 +182,7 @@ def test_unusable_assistant_settings_are_422(client, alice, settings, field):
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def _heard(network_id, seconds: float, person: Person | None) -> Interaction:
+def _heard(network_id, seconds: float, person: Person | None, settings=None) -> Interaction:
     interaction = Interaction(
         id=uuid.uuid4(),
         network_id=network_id,
@@ -194,7 +194,7 @@ def _heard(network_id, seconds: float, person: Person | None) -> Interaction:
     )
     db.session.add(interaction)
     db.session.flush()
-    file_interaction(interaction, None)
+    file_interaction(interaction, settings)
     db.session.commit()
     return interaction
 
@@ -235,17 +235,6 @@ def test_network_settings_change_the_conversation_gap(app, client, alice):
     from mira.networks.models import Network
 
     settings = db.session.get(Network, network_id).settings
-    a = _heard(network_id, 0, None)
-    b = Interaction(
-        id=uuid.uuid4(),
-        network_id=network_id,
-        text="later",
-        timestamp=T0 + timedelta(seconds=90),
-        interaction_type="audio",
-        meta={},
-    )
-    db.session.add(b)
-    db.session.flush()
-    file_interaction(b, settings)
-    db.session.commit()
+    a = _heard(network_id, 0, None, settings)
+    b = _heard(network_id, 90, None, settings)  # 90 s > the network's 60 s
     assert a.conversation_id != b.conversation_id

@@ -11,8 +11,9 @@ Most uploads hold one voice, so the common case must cost next to nothing:
    constrain it: clusters whose centroids are identified as different persons never merge
    (cannot-link), and clusters identified as the same person are joined (must-link).
 3. **Fast path.** Under `MIN_SPLIT_SPEECH_S` of speech (too little for two reliable turns), or
-   when the windows form one cluster, the upload is one turn with the utterance embedding: the
-   only extra cost over `embed` is clustering a few dozen vectors (well under a millisecond).
+   when the windows form one cluster without the profiles' constraints, the upload is one turn
+   with the utterance embedding: the only extra cost over `embed` is clustering a few dozen
+   vectors (well under a millisecond).
 4. **Frames and boundaries.** Each 10 ms frame takes the cluster with the most weight among the
    windows covering it (a window weighs most at its centre); stretches shorter than
    `MIN_TURN_S` are folded into the more similar neighbour. People change turns in pauses, so a
@@ -97,7 +98,13 @@ def diarize(
     )
     if speech.speech_s < MIN_SPLIT_SPEECH_S or len(partials) < 3:
         return [_single_turn(speech, partials, keys, profile_matrix, match_threshold)]
-    clusters = _cluster(partials, threshold, keys, profile_matrix, match_threshold)
+    # The voices alone decide whether there are several: known profiles only refine a split.
+    # (Two persons may hold one voice when its grouping split; their profiles must not cut a
+    # single speaker's upload in two.)
+    no_profiles = profile_matrix[:0]
+    clusters = _cluster(partials, threshold, [], no_profiles, match_threshold)
+    if clusters.max() > 0 and keys:
+        clusters = _cluster(partials, threshold, keys, profile_matrix, match_threshold)
     if clusters.max() == 0:  # the fast path: one voice
         return [_single_turn(speech, partials, keys, profile_matrix, match_threshold)]
 

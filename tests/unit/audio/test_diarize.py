@@ -136,3 +136,18 @@ def test_upload_too_short_for_two_turns_is_one_turn():
 def test_no_speech_gives_no_turns():
     silence = np.zeros(2 * SR, dtype=np.float32)
     assert diarize(silence, SpeechReport(duration_s=2.0), encoder()) == []
+
+
+def test_one_voice_held_by_two_persons_does_not_split_an_upload():
+    """When grouping left one voice on two persons, their profiles must not cut that voice's
+    upload in two (shared file 8: a 3 s cut that did split when profiles decided alone)."""
+
+    def embedding_of(index: int) -> np.ndarray:
+        clean = high_pass(speech(index))
+        return encoder().embed(find_speech(clean).samples(clean))
+
+    profiles = {"first": embedding_of(0), "second": embedding_of(1)}  # the same speaker
+    cut = speech(8)[int(0.5 * SR) : int(3.5 * SR)]
+    turns, _report, _clean = run(cut, profiles)
+    assert len(turns) == 1
+    assert turns[0].label in profiles

@@ -23,8 +23,31 @@ def get(network_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
     return conversation
 
 
+def _still_going(conversations: list[Conversation]) -> set[uuid.UUID]:
+    """Conversations whose network may still add to them: the newest one, until its gap has
+    passed with nobody speaking (after that the next utterance starts a new conversation)."""
+    from datetime import timedelta
+
+    from mira.networks import settings as network_settings
+    from mira.networks.models import Network
+    from mira.types import utcnow
+
+    now, gaps, going = utcnow(), {}, set()
+    for c in conversations:
+        if not c.is_active:
+            continue
+        if c.network_id not in gaps:
+            network = db.session.get(Network, c.network_id)
+            gaps[c.network_id] = network_settings.conversation_gaps(network.settings)[0]
+        last = c.ended_at or c.started_at
+        if last is None or now - last <= timedelta(seconds=gaps[c.network_id]):
+            going.add(c.id)
+    return going
+
+
 def as_dicts(conversations: list[Conversation]) -> list[dict[str, Any]]:
     ids = [c.id for c in conversations]
+    going = _still_going(conversations)
     counts = (
         dict(
             db.session.execute(
@@ -45,7 +68,7 @@ def as_dicts(conversations: list[Conversation]) -> list[dict[str, Any]]:
             "context_summary": c.context_summary,
             "started_at": c.started_at,
             "ended_at": c.ended_at,
-            "is_active": c.is_active,
+            "is_active": c.id in going,
             "participants": sorted(p.id for p in c.participants),
             "interaction_count": counts.get(c.id, 0),
             "created_at": c.created_at,

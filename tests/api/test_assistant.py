@@ -238,3 +238,21 @@ def test_network_settings_change_the_conversation_gap(app, client, alice):
     a = _heard(network_id, 0, None, settings)
     b = _heard(network_id, 90, None, settings)  # 90 s > the network's 60 s
     assert a.conversation_id != b.conversation_id
+
+
+def test_a_conversation_stops_being_active_once_its_gap_has_passed(client, alice):
+    from mira.types import utcnow
+    from tests.api.factories import insert_conversation
+
+    recent = insert_conversation(alice.network_id, started_at=utcnow() - timedelta(seconds=60))
+    stale = insert_conversation(alice.network_id, started_at=utcnow() - timedelta(hours=2))
+
+    def active(conversation_id: str) -> bool:
+        return client.get(
+            f"{alice.prefix()}/conversations/{conversation_id}", headers=alice.headers
+        ).json["is_active"]
+
+    assert active(recent) is True
+    assert active(stale) is False  # 2 h > the 300 s gap: the next utterance starts anew
+    set_settings(client, alice, conversation_gap_s=30)
+    assert active(recent) is False

@@ -82,7 +82,8 @@ def test_getting_a_conversation_shows_participants_and_interaction_count(client,
     assert body["context_summary"] == "Two people plan dinner"
     assert body["started_at"] == iso(T0)
     assert body["ended_at"] is None
-    assert body["is_active"] is True
+    # Started at T0, long ago, with nothing said since: its gap has passed, it is over.
+    assert body["is_active"] is False
     assert body["created_at"].endswith("Z")
     assert body["updated_at"].endswith("Z")
 

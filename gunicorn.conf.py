@@ -17,3 +17,12 @@ if os.path.isdir("/dev/shm"):
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def post_worker_init(worker):
+    """Embedded mode (jobs on threads of the web process): load the models right away."""
+    from mira.queue import warm_up_inline
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "config"):
+        warm_up_inline(app)

@@ -72,3 +72,26 @@ def run_job(job_id: str) -> None:
         status,
         (time.perf_counter() - started) * 1000,
     )
+
+
+def warm_up() -> None:
+    """Load the models and run every stage once, so the first real job pays no start-up cost
+    (the voice encoder and Whisper take seconds to load; Whisper's first call is slow too)."""
+    import numpy as np
+    from flask import current_app
+
+    from mira.audio.denoise import denoise
+    from mira.audio.embedding import encoder
+    from mira.audio.quality import measure
+    from mira.audio.vad import find_speech
+
+    rng = np.random.default_rng(0)
+    clip = (0.01 * rng.standard_normal(16_000)).astype(np.float32)
+    measure(clip)
+    find_speech(denoise(clip, current_app.config["MIRA_DENOISE"]))
+    encoder().embed(clip)  # loads the voice model once per worker
+    from mira.speech.engines import transcriber
+
+    engine = transcriber(current_app.config)  # loads Whisper once; its first call is slow
+    if engine is not None:
+        engine.warm_up()

@@ -137,27 +137,6 @@ def list_networks() -> None:
         )
 
 
-def _warm_pipeline() -> None:
-    """Import and run the audio stages once, so the first real job pays no start-up cost."""
-    import numpy as np
-
-    from mira.audio.denoise import denoise
-    from mira.audio.embedding import encoder
-    from mira.audio.quality import measure
-    from mira.audio.vad import find_speech
-
-    rng = np.random.default_rng(0)
-    clip = (0.01 * rng.standard_normal(16_000)).astype(np.float32)
-    measure(clip)
-    find_speech(denoise(clip, current_app.config["MIRA_DENOISE"]))
-    encoder().embed(clip)  # loads the voice model once per worker
-    from mira.speech.engines import transcriber
-
-    engine = transcriber(current_app.config)  # loads Whisper once; its first call is slow
-    if engine is not None:
-        engine.warm_up()
-
-
 def _prepare_for_fork() -> None:
     """RQ forks a work horse per job. A pooled connection inherited by a horse is one socket
     shared by two processes (the sweeper thread uses it too): their statements interleave and
@@ -211,7 +190,9 @@ def worker(burst: bool, no_sweep: bool) -> None:
     if app.config["MIRA_QUEUE"] != "rq":
         raise click.ClickException("The worker needs REDIS_URL (MIRA_QUEUE=rq).")
     started = time.perf_counter()
-    _warm_pipeline()
+    from jobs.runner import warm_up
+
+    warm_up()
     _prepare_for_fork()
     click.echo(json.dumps({"worker": "ready", "warmup_s": round(time.perf_counter() - started, 2)}))
     if not no_sweep and not burst:

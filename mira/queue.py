@@ -71,6 +71,24 @@ def _run_in_context(app: Flask, job_id: str) -> None:
             log.exception("job %s crashed in the inline worker", job_id)
 
 
+def warm_up_inline(app: Flask) -> None:
+    """Embedded mode: load the worker's models in the background as the server starts, so the
+    first upload does not wait for them. Jobs queue behind the warm-up on the same thread."""
+    if app.config["MIRA_QUEUE"] != "inline":
+        return
+
+    def warm() -> None:
+        from jobs.runner import warm_up
+
+        with app.app_context():
+            try:
+                warm_up()
+            except Exception:  # a job would load the models itself
+                log.exception("warming the models failed")
+
+    _executor(app).submit(warm)
+
+
 def dispatch(job_id: uuid.UUID | str, delay_s: float = 0.0) -> None:
     """Hand the (already committed) job to the configured backend, now or after `delay_s`."""
     app = current_app._get_current_object()

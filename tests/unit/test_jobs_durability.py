@@ -148,3 +148,18 @@ def test_a_job_runs_even_after_an_earlier_transaction_failed_in_the_same_worker(
     db.session.expire_all()
     finished = db.session.get(Job, job_id)
     assert (finished.status, finished.error) == ("failed", "BAD_JOB: The job names no interaction")
+
+
+@pytest.mark.parametrize("backend, warmed", [("inline", True), ("rq", False), ("sync", False)])
+def test_the_embedded_server_warms_the_models_as_it_starts(make_app, monkeypatch, backend, warmed):
+    from flask import current_app
+
+    from mira.queue import _executor, warm_up_inline
+
+    calls = []
+    monkeypatch.setattr(runner, "warm_up", lambda: calls.append(current_app.config["MIRA_QUEUE"]))
+    app = make_app(MIRA_QUEUE=backend)
+    warm_up_inline(app)
+    if backend == "inline":
+        _executor(app).submit(lambda: None).result(timeout=30)  # queued behind the warm-up
+    assert calls == (["inline"] if warmed else [])

@@ -40,6 +40,17 @@ FINISHED = ("succeeded", "failed", "superseded")
 Progress = Callable[[int, int], None]
 
 
+# What a purge counts, per network and in total.
+PURGED = (
+    "interactions",
+    "conversations",
+    "events",
+    "jobs",
+    "voice_jobs_of_deleted_persons",
+    "audio_deleted",
+)
+
+
 def purge_older_than(
     days: int, network_id: uuid.UUID | str | None = None, progress: Progress | None = None
 ) -> dict[str, Any]:
@@ -59,12 +70,7 @@ def purge_older_than(
         "days": days,
         "cutoff": cutoff.isoformat(),
         "networks": len(networks),
-        "interactions": 0,
-        "conversations": 0,
-        "events": 0,
-        "jobs": 0,
-        "voice_jobs_of_deleted_persons": 0,
-        "audio_deleted": 0,
+        **dict.fromkeys(PURGED, 0),
     }
     for done, nid in enumerate(networks, start=1):
         counts = purge_network(nid, cutoff, now)
@@ -80,14 +86,7 @@ def purge_older_than(
 
 def purge_network(network_id: uuid.UUID, cutoff: datetime, now: datetime) -> dict[str, int]:
     """One network's purge; each step commits, so an interrupted purge keeps what it did."""
-    counts = {
-        "interactions": 0,
-        "conversations": 0,
-        "events": 0,
-        "jobs": 0,
-        "voice_jobs_of_deleted_persons": 0,
-        "audio_deleted": 0,
-    }
+    counts = dict.fromkeys(PURGED, 0)
     released: set[str] = set()
     while True:
         rows = db.session.execute(

@@ -7,12 +7,12 @@ the same request is answered by the offline rules, so the product never depends 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from mira.assistant.types import CommandResult, ConversationSummary, ExtractedAction, Turn
+from mira.process_cache import per_settings
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +64,7 @@ class Assistant:
         return self._ask("summarize", summarize, turns)
 
 
-_cache: dict[tuple, Assistant] = {}
-_lock = threading.Lock()
-
-
+@per_settings("MIRA_ASSISTANT", "GEMINI_API_KEY", "MIRA_GEMINI_MODEL", "MIRA_GEMINI_TIMEOUT_S")
 def assistant(settings: Mapping[str, Any]) -> Assistant:
     """The process-wide assistant for these settings."""
-    key = tuple(
-        settings.get(k)
-        for k in ("MIRA_ASSISTANT", "GEMINI_API_KEY", "MIRA_GEMINI_MODEL", "MIRA_GEMINI_TIMEOUT_S")
-    )
-    with _lock:
-        if key not in _cache:
-            _cache[key] = Assistant.from_settings(settings)
-        return _cache[key]
+    return Assistant.from_settings(settings)

@@ -13,12 +13,12 @@ Engines load once per process (models are large) and are shared by every job.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from mira.process_cache import per_settings
 from mira.speech import Transcriber, Transcript, TranscriptionError
 
 log = logging.getLogger(__name__)
@@ -106,10 +106,7 @@ def build_transcriber(settings: Mapping[str, Any]) -> FallbackTranscriber | None
     return FallbackTranscriber(engines)
 
 
-_cache: dict[tuple, FallbackTranscriber | None] = {}
-_cache_lock = threading.Lock()
-
-CACHE_KEYS = (
+@per_settings(
     "MIRA_TRANSCRIBER",
     "MIRA_WHISPER_MODEL",
     "MIRA_WHISPER_THREADS",
@@ -117,12 +114,6 @@ CACHE_KEYS = (
     "GEMINI_API_KEY",
     "MIRA_GEMINI_MODEL",
 )
-
-
 def transcriber(settings: Mapping[str, Any]) -> FallbackTranscriber | None:
     """The process-wide transcriber for these settings (loaded on first use)."""
-    key = tuple(settings.get(k) for k in CACHE_KEYS)
-    with _cache_lock:
-        if key not in _cache:
-            _cache[key] = build_transcriber(settings)
-        return _cache[key]
+    return build_transcriber(settings)

@@ -183,7 +183,7 @@ def _transcribe(clean: np.ndarray, start_s: float, end_s: float, hotwords):
         raise jobs.JobFailure(str(exc), "TRANSCRIBER_UNAVAILABLE") from exc
     if engine is None:
         return None
-    return engine.transcribe(clean[max(0, int(start_s * 16_000)) : int(end_s * 16_000)], hotwords)
+    return engine.transcribe_between(clean, start_s, end_s, hotwords)
 
 
 def _heard_at(job: Job) -> datetime:

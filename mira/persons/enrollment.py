@@ -148,8 +148,8 @@ def _compare_reading(expected: str | None, clean, speech) -> dict[str, Any] | No
         engine = transcriber(current_app.config)
         if engine is None:
             return None
-        start = int(speech.segments[0].start_s * 16_000)
-        heard = engine.transcribe(clean[start : int(speech.segments[-1].end_s * 16_000)]).text
+        span = (speech.segments[0].start_s, speech.segments[-1].end_s)
+        heard = engine.transcribe_between(clean, *span).text
     except TranscriptionError:
         return None
     wer = word_error_rate(expected, heard)

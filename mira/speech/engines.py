@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mira.process_cache import per_settings
-from mira.speech import Transcriber, Transcript, TranscriptionError
+from mira.speech import SAMPLE_RATE, Transcriber, Transcript, TranscriptionError
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,13 @@ class FallbackTranscriber:
                 log.warning("transcription with %s failed: %s", engine.name, exc)
                 errors.append(f"{engine.name}: {exc}")
         raise TranscriptionError("; ".join(errors))
+
+    def transcribe_between(
+        self, samples: np.ndarray, start_s: float, end_s: float, hotwords: Sequence[str] = ()
+    ) -> Transcript:
+        """The words between two offsets (seconds) of the audio: one speaker turn, say."""
+        start = max(0, int(start_s * SAMPLE_RATE))
+        return self.transcribe(samples[start : int(end_s * SAMPLE_RATE)], hotwords)
 
     def warm_up(self) -> None:
         for engine in self.engines:

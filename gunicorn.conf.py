@@ -5,7 +5,12 @@ import os
 # `--bind` on the command line (make run, tests) wins; containers listen on every interface.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "1"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Each open realtime socket holds one thread for as long as it is open (threads are started
+# only as needed): room for MIRA_REALTIME_MAX_SOCKETS sockets plus 8 requests at a time.
+threads = int(
+    os.environ.get("GUNICORN_THREADS")
+    or 8 + int(os.environ.get("MIRA_REALTIME_MAX_SOCKETS") or "500")
+)
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # Behind a reverse proxy, let it end idle connections first.
@@ -20,9 +25,14 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
 def post_worker_init(worker):
-    """Embedded mode (jobs on threads of the web process): load the models right away."""
+    """Embedded mode (jobs on threads of the web process): load the models right away, and
+    keep time for reminders and client expiry (workers do that in server mode)."""
     from mira.queue import warm_up_inline
 
     app = getattr(worker, "wsgi", None)
     if app is not None and hasattr(app, "config"):
         warm_up_inline(app)
+        if app.config["MIRA_QUEUE"] == "inline":
+            from mira import background
+
+            background.start(app)

@@ -55,6 +55,9 @@ def _init_extensions(app: Flask) -> None:
     from mira.extensions import api, cors, db, limiter
 
     db.init_app(app)
+    from mira.realtime import outbox
+
+    outbox.install(db.session)
     if app.config["MIRA_MIGRATE_COMMANDS"]:
         # Alembic is a large import that serving requests never needs.
         from flask_migrate import Migrate
@@ -94,6 +97,7 @@ _API_DESCRIPTION = (
 
 def _register_blueprints(app: Flask) -> None:
     from mira.actions.routes import blp as actions
+    from mira.api import API_PREFIX
     from mira.audit.routes import blp as audit
     from mira.auth.routes import blp as auth
     from mira.conversations.routes import blp as conversations
@@ -122,9 +126,49 @@ def _register_blueprints(app: Flask) -> None:
         (audit, "/audit"),
     ):
         api.register_resource(blp, path)
+    from mira.realtime.socket import blp as realtime
+
+    app.register_blueprint(realtime, url_prefix=API_PREFIX)
+    _document_realtime_socket(app, api)
     from mira.api import ApiVersionAlias
 
     app.wsgi_app = ApiVersionAlias(app.wsgi_app)
+
+
+def _document_realtime_socket(app: Flask, api) -> None:
+    """The socket is no REST operation, but its handshake is a GET: documented so the apps'
+    developers find it next to the rest of the API."""
+    from mira.api import NETWORK_ID_PARAMETER
+    from mira.realtime import socket
+
+    query = [
+        ("token", "Access token or device key (or an Authorization / X-API-Key header)"),
+        ("client_id", "The app's client id; one is made up when missing"),
+        ("last_event_id", "The id of the last event seen: what was missed comes first"),
+    ]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    operation = {
+        "tags": ["realtime"],
+        "summary": "The apps' realtime socket (WebSocket upgrade)",
+        "description": socket.__doc__,
+        "security": [],
+        "parameters": [
+            {"in": "query", "name": name, "schema": {"type": "string"}, "description": text}
+            for name, text in query
+        ],
+        "responses": {
+            "101": {"description": "Switching to the WebSocket protocol"},
+            "400": {"description": "Not a WebSocket handshake", "content": error},
+            "422": {"description": "A NUL character in the query", "content": error},
+        },
+    }
+    api.spec.tag({"name": "realtime", "description": "Events pushed to the apps as they happen"})
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("realtime."):
+            parameters = list(operation["parameters"])
+            if "network_id" in rule.arguments:
+                parameters.insert(0, dict(NETWORK_ID_PARAMETER))
+            api.spec.path(rule=rule, operations={"get": {**operation, "parameters": parameters}})
 
 
 def _has_nul(value: Any) -> bool:

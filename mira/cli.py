@@ -153,26 +153,6 @@ def _prepare_for_fork() -> None:
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
 
 
-def _start_sweeper(app, every_s: float) -> None:
-    """Workers also sweep, so lost or orphaned jobs recover without a cron."""
-    import threading
-
-    def loop():
-        from mira.jobs import services
-
-        while True:
-            time.sleep(every_s)
-            with app.app_context():
-                try:
-                    services.sweep(
-                        app.config["MIRA_SWEEP_QUEUED_S"], app.config["MIRA_SWEEP_HEARTBEAT_S"]
-                    )
-                except Exception:  # the database may be briefly away; try next period
-                    app.logger.warning("sweep failed", exc_info=True)
-
-    threading.Thread(target=loop, name="mira-sweeper", daemon=True).start()
-
-
 @mira_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--no-sweep", is_flag=True, help="Do not run the periodic sweeper.")
@@ -195,8 +175,11 @@ def worker(burst: bool, no_sweep: bool) -> None:
     warm_up()
     _prepare_for_fork()
     click.echo(json.dumps({"worker": "ready", "warmup_s": round(time.perf_counter() - started, 2)}))
-    if not no_sweep and not burst:
-        _start_sweeper(app, app.config["MIRA_SWEEP_EVERY_S"])
+    if not burst:
+        from mira import background
+
+        # Reminders fire and expired clients go from the workers' loop; jobs are swept too.
+        background.start(app, sweep=not no_sweep)
     from redis.exceptions import ConnectionError as RedisDown
 
     pause = 1.0
@@ -210,6 +193,16 @@ def worker(burst: bool, no_sweep: bool) -> None:
             app.logger.warning("Redis is unreachable; the worker retries in %.0f s", pause)
             time.sleep(pause)
             pause = min(pause * 2, 30.0)
+
+
+@mira_cli.command("tick")
+def tick() -> None:
+    """Fire reminders whose time has come and delete clients gone for good (for a cron where no
+    worker runs; workers and the embedded server do this by themselves)."""
+    from mira.actions.reminders import fire_due
+    from mira.service.services import expire_clients
+
+    _echo({"fired": [str(i) for i in fire_due()], "clients_expired": expire_clients()})
 
 
 @mira_cli.command("sweep")

@@ -176,6 +176,18 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_SWEEP_QUEUED_S": _env_float("MIRA_SWEEP_QUEUED_S", 120.0),
         "MIRA_SWEEP_HEARTBEAT_S": _env_float("MIRA_SWEEP_HEARTBEAT_S", 180.0),
         "MIRA_SWEEP_EVERY_S": _env_float("MIRA_SWEEP_EVERY_S", 60.0),
+        # Clients and realtime sockets (mira/service/services.py, mira/realtime/)
+        "MIRA_CLIENT_TTL_S": _env_float("MIRA_CLIENT_TTL_S", 7 * 86400.0),
+        "MIRA_CLIENT_GRACE_S": _env_float("MIRA_CLIENT_GRACE_S", 30.0),
+        "MIRA_SOCKET_LEASE_S": _env_float("MIRA_SOCKET_LEASE_S", 90.0),
+        "MIRA_SESSION_TOKEN_S": _env_int("MIRA_SESSION_TOKEN_S", 900),
+        "MIRA_REALTIME_POLL_S": _env_float("MIRA_REALTIME_POLL_S", 5.0),
+        "MIRA_REALTIME_MAX_SOCKETS": _env_int("MIRA_REALTIME_MAX_SOCKETS", 500),
+        # flask-sock: WebSocket pings find dead peers; the apps only ever send tiny frames.
+        "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 4096},
+        # Reminders: how often due actions are looked for, and when a firing counts as late.
+        "MIRA_REMINDER_POLL_S": _env_float("MIRA_REMINDER_POLL_S", 2.0),
+        "MIRA_REMINDER_LATE_S": _env_float("MIRA_REMINDER_LATE_S", 60.0),
         "MIRA_S3_ENDPOINT_URL": _env("MIRA_S3_ENDPOINT_URL"),
         # AWS Lambda (MIRA_QUEUE=zappa): longest retry delay slept inside an async task, and
         # the function to invoke from outside Lambda.

@@ -80,6 +80,20 @@ def sweep(event: dict, context: Any) -> dict[str, int]:
     return result
 
 
+@_lambda_entry
+def tick(event: dict, context: Any) -> dict[str, int]:
+    """Scheduled every minute: reminders whose time has come fire (exactly once; late when
+    Mira was away), and clients gone for good are deleted. A minute is Lambda's finest
+    schedule, so a reminder fires up to a minute after its time there."""
+    from mira.actions.reminders import fire_due
+    from mira.service.services import expire_clients
+
+    with _app_context():
+        result = {"fired": len(fire_due()), "clients_expired": expire_clients()}
+    log.info("tick: %s", result)
+    return result
+
+
 def _retention_days(event: dict) -> int | None:
     """Days of data to keep: the scheduled event's `kwargs.days`, else MIRA_RETENTION_DAYS."""
     value = (event.get("kwargs") or {}).get("days")

@@ -184,3 +184,21 @@ def device_key(client, alice) -> str:
     )
     assert response.status_code == 201, response.json
     return response.json["key"]
+
+
+@pytest.fixture
+def live(app):
+    """The test app served on a real socket (threaded werkzeug), for WebSocket clients.
+
+    Returns the ws:// base URL; requests made with the test client reach the same app, so
+    their events reach these sockets in-process."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"ws://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

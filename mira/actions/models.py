@@ -17,12 +17,17 @@ from mira.types import (
 )
 
 ACTION_TYPES = ("remind", "schedule", "contact", "task")
-ACTION_STATUSES = ("pending", "confirmed", "dismissed", "completed")
+# `due`: the scheduled time arrived and the network was told (set by mira.actions.reminders only).
+ACTION_STATUSES = ("pending", "confirmed", "due", "dismissed", "completed")
+SETTABLE_STATUSES = ("pending", "confirmed", "dismissed", "completed")
 
 
 class Action(db.Model):
     __tablename__ = "actions"
-    __table_args__ = (Index("ix_actions_network_status", "network_id", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_actions_network_status", "network_id", "status", "created_at"),
+        Index("ix_actions_due", "fired_at", "scheduled_time"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     network_id: Mapped[uuid.UUID] = mapped_column(
@@ -33,6 +38,8 @@ class Action(db.Model):
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     scheduled_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the scheduled time was announced (once); null until then.
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     person_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("persons.id", ondelete="SET NULL")
     )

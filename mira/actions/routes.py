@@ -1,33 +1,56 @@
 from flask.views import MethodView
 
 from mira.actions import services
-from mira.actions.schemas import ActionPatchSchema, ActionQuerySchema, ActionSchema
+from mira.actions.schemas import (
+    ActionPatchSchema,
+    ActionQuerySchema,
+    ActionSchema,
+    AppsActionSchema,
+)
+from mira.apps_api import for_apps, json_response
 from mira.auth.scope import network_blueprint, parse_uuid, scope
 from mira.schemas import TOTAL_COUNT_HEADER, page_headers
 
 blp = network_blueprint("actions", __name__, "Reminders, events, messages and tasks")
 
 
+APPS_DETAILS = (
+    "On the apps' API (no network in the path) `details` is a string: the details object as "
+    "JSON, with `canonical_text`."
+)
+
+
+def _for_caller(result, many: bool = False, headers: dict | None = None):
+    """The apps read `details` as a string; the REST contract keeps the object."""
+    if for_apps():
+        return json_response(AppsActionSchema(many=many).dump(result), headers=headers)
+    return (result, headers) if headers is not None else result
+
+
 @blp.route("")
 class Actions(MethodView):
     @blp.arguments(ActionQuerySchema, location="query")
-    @blp.response(200, ActionSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    @blp.response(
+        200, ActionSchema(many=True), headers=TOTAL_COUNT_HEADER, description=APPS_DETAILS
+    )
     def get(self, query):
         """Actions, newest first; filter by `status` or `action_type`."""
         items, total = services.list_actions(scope().network_id, **query)
-        return items, page_headers(total)
+        return _for_caller(items, many=True, headers=page_headers(total))
 
 
 @blp.route("/<action_id>")
 class ActionItem(MethodView):
-    @blp.response(200, ActionSchema)
+    @blp.response(200, ActionSchema, description=APPS_DETAILS)
     def get(self, action_id):
-        return services.get(scope().network_id, parse_uuid(action_id, "action_id"))
+        return _for_caller(services.get(scope().network_id, parse_uuid(action_id, "action_id")))
 
     @blp.arguments(ActionPatchSchema)
-    @blp.response(200, ActionSchema)
+    @blp.response(200, ActionSchema, description=APPS_DETAILS)
     def patch(self, body, action_id):
         """Confirm, dismiss or complete an action."""
-        return services.set_status(
-            scope().network_id, parse_uuid(action_id, "action_id"), body["status"]
+        return _for_caller(
+            services.set_status(
+                scope().network_id, parse_uuid(action_id, "action_id"), body["status"]
+            )
         )

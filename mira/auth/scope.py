@@ -8,6 +8,7 @@ services receive a network they may use and never see another tenant's.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
@@ -32,6 +33,9 @@ class Scope:
     user: User | None = None
     role: str | None = None
     device_key: DeviceKey | None = None
+    # False on the network-less paths (/api/v1/…): the Mira apps' API, whose answers follow the
+    # apps' contract where it differs from API.md (see mira/apps_api.py).
+    network_in_path: bool = True
 
     @property
     def network_id(self) -> uuid.UUID:
@@ -120,15 +124,24 @@ def resolve_scope() -> None:
     token = _credential()
     if not token:
         raise unauthorized()
+    g.scope = scope_for_token(token, network_id, devices_allowed=_view_allows_devices)
+    if g.scope.user is not None:
+        g.user = g.scope.user
+
+
+def scope_for_token(
+    token: str, network_id: uuid.UUID | None, devices_allowed: Callable[[], bool] = lambda: True
+) -> Scope:
+    """The caller behind a token and the network it acts on (from the path, else the caller's
+    default). Raises MiraError: 401 for bad credentials, 403/404 for a network out of reach."""
     if token.startswith(DEVICE_KEY_PREFIX):
         key = _device_key(token)
-        if not _view_allows_devices():
+        if not devices_allowed():
             raise MiraError(403, "Device keys cannot use this route", "DEVICE_KEY_NOT_ALLOWED")
         if network_id is not None and network_id != key.network_id:
             raise MiraError(404, "Network not found", "NOT_FOUND")
         network = db.session.get(Network, key.network_id)
-        g.scope = Scope(network=network, device_key=key)
-        return
+        return Scope(network=network, device_key=key, network_in_path=network_id is not None)
     user_id = _user_id_from_token(token)
     # One round trip for the user, the network and the caller's role in it (a hot path).
     row = db.session.execute(
@@ -149,8 +162,7 @@ def resolve_scope() -> None:
         if network_id is None and user.default_network_id is None:
             raise MiraError(404, "You have no default network; use /api/v1/{network_id}/…")
         raise MiraError(404, "Network not found", "NOT_FOUND")
-    g.user = row[0]
-    g.scope = Scope(network=row[1], user=row[0], role=row[2])
+    return Scope(network=row[1], user=row[0], role=row[2], network_in_path=network_id is not None)
 
 
 def scope() -> Scope:

@@ -15,6 +15,10 @@ class InvalidToken(Exception):
     """The credential is missing, malformed, expired or revoked."""
 
 
+class ExpiredToken(InvalidToken):
+    """The credential was good but its time is up: a refreshed one will do."""
+
+
 def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -41,7 +45,7 @@ def read_access_token(token: str, secret: str) -> uuid.UUID:
             token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]}
         )
     except jwt.ExpiredSignatureError as exc:
-        raise InvalidToken("Access token expired") from exc
+        raise ExpiredToken("Access token expired") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken("Invalid access token") from exc
     if claims.get("type") != "access":

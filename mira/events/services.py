@@ -8,6 +8,8 @@ from typing import Any
 
 from mira.events.models import Event
 from mira.extensions import db
+from mira.realtime import outbox
+from mira.types import utcnow
 
 EVENT_TYPES = (
     "interaction.created",
@@ -27,9 +29,11 @@ EVENT_TYPES = (
 
 
 def record(network_id: uuid.UUID, type_: str, data: dict[str, Any]) -> Event:
-    """Stage an event in the current transaction, so it commits with the change it reports."""
-    event = Event(network_id=network_id, type=type_, data=data)
+    """Stage an event in the current transaction, so it commits with the change it reports;
+    once it has, the realtime outbox pushes it to the network's sockets."""
+    event = Event(network_id=network_id, type=type_, data=data, created_at=utcnow())
     db.session.add(event)
+    outbox.stage(db.session, event)
     return event
 
 

@@ -12,7 +12,9 @@ PUBLIC = {"security": []}
 class RootSchema(Schema):
     service = fields.String()
     status = fields.String()
-    version = fields.String()
+    mira_version = fields.String(
+        metadata={"description": "Mira's version (not `version`: see the README)"}
+    )
     api = fields.List(fields.String())
     docs = fields.String()
 
@@ -20,6 +22,7 @@ class RootSchema(Schema):
 class HealthSchema(Schema):
     status = fields.String()
     timestamp = fields.String()
+    version = fields.String()
 
 
 class DetailedHealthSchema(Schema):

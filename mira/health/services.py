@@ -24,14 +24,16 @@ def root() -> dict[str, Any]:
     return {
         "service": "mira",
         "status": "ok",
-        "version": __version__,
+        # Not `version`: the Mira desktop apps compare its major with their own (1 for the
+        # desktop app, 4 for dadei) and quit on a mismatch; without it both start.
+        "mira_version": __version__,
         "api": ["/api/v1", "/api/v2"],
         "docs": "/docs",
     }
 
 
 def liveness() -> dict[str, Any]:
-    return {"status": "healthy", "timestamp": _now()}
+    return {"status": "healthy", "timestamp": _now(), "version": __version__}
 
 
 def _timed(check) -> dict[str, Any]:

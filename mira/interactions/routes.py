@@ -77,11 +77,19 @@ class Register(MethodView):
     @blp.arguments(UploadQuerySchema, location="query")
     @blp.response(202, JobAcceptedSchema)
     @blp.alt_response(200, schema=JobSchema, description="Finished within `wait` seconds")
+    @blp.alt_response(
+        204,
+        success=True,
+        description="Apps' API (no network in the path): stored and queued; the interaction "
+        "arrives on the realtime socket",
+    )
     def post(self, query):
         """Upload one utterance (multipart `audio` + `client_id`, or a raw body).
 
-        The audio is stored and its analysis job committed before the 202. Formats are
+        The audio is stored and its analysis job committed before the answer: 202 with the job
+        on `/api/v1/{network_id}/…`, 204 on the apps' network-less paths. Formats are
         recognised by their bytes: WAV, FLAC, MP3, OGG/Opus, WebM, M4A, or headerless
-        s16le 16 kHz mono PCM. With `wait=N` the answer waits up to N s for the job.
+        s16le 16 kHz mono PCM. With `wait=N` the 202 answer waits up to N s for the job.
+        A `session_token` (from the socket's `session_ready`) is checked when sent.
         """
         return upload_response(query)

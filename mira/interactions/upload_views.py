@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 from marshmallow import ValidationError
 
+from mira.apps_api import for_apps, no_content
 from mira.auth.scope import scope
 from mira.errors import MiraError
 from mira.extensions import limiter
@@ -30,6 +31,10 @@ UPLOAD_DOC = {
                         "chunk_start_ms": {"type": "integer"},
                         "chunk_end_ms": {"type": "integer"},
                         "metadata": {"type": "string", "description": "A JSON object"},
+                        "session_token": {
+                            "type": "string",
+                            "description": "From the socket's `session_ready`; checked when sent",
+                        },
                     },
                 }
             },
@@ -57,6 +62,7 @@ def _form_fields() -> dict:
             422, "chunk times must be integers (epoch ms)", errors=exc.messages
         ) from exc
     return {
+        "session_token": form.get("session_token") or None,
         "captured_at": captured_at,
         "chunk_start_ms": start,
         "chunk_end_ms": end,
@@ -99,8 +105,14 @@ upload_rate_limit = limiter.shared_limit(_upload_limit, scope="upload", key_func
 
 @upload_rate_limit
 def upload_response(query: dict, client_id: str | None = None):
+    """202 with the job (API.md); on the apps' API, 204: the result comes on the socket."""
     client_id, data, fields = read_upload(query, client_id)
+    session_token = fields.pop("session_token", None) or query.get("session_token")
+    if session_token:
+        uploads.check_session_token(scope().network, client_id, session_token, request.remote_addr)
     job = uploads.accept(scope().network, client_id, data, **fields)
+    if for_apps():
+        return no_content()
     if query.get("wait"):
         job = uploads.wait_for(job, query["wait"])
         if job.status in uploads.TERMINAL:

@@ -54,6 +54,24 @@ def parse_metadata(raw: str | None) -> dict[str, Any]:
     return value
 
 
+def check_session_token(network: Network, client_id: str, token: str, ip: str | None) -> None:
+    """A `session_token` sent with an upload must be one of this network's sockets, for this
+    client. Its socket registered the client; if the client has expired since, the token
+    restores it, so an utterance is never refused for a race with the socket's grace period."""
+    from mira.auth.tokens import InvalidToken
+    from mira.realtime import sessions
+    from mira.service.services import attach_socket, find_client
+
+    try:
+        session = sessions.read(token, current_app.config["SECRET_KEY"])
+    except InvalidToken as exc:
+        raise MiraError(403, str(exc), "INVALID_SESSION_TOKEN") from exc
+    if session.network_id != network.id or session.client_id != client_id:
+        raise MiraError(403, "The session token belongs to another client", "INVALID_SESSION_TOKEN")
+    if find_client(network.id, client_id) is None:
+        attach_socket(network.id, client_id, ip)
+
+
 def check_audio(data: bytes) -> tuple[str, float | None]:
     from mira.audio.decode import AudioError, probe_duration, sniff
 

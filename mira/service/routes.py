@@ -1,6 +1,7 @@
 from flask import request
 from flask.views import MethodView
 
+from mira.apps_api import for_apps, json_response
 from mira.auth import services as auth_services
 from mira.auth.scope import (
     device_route,
@@ -12,6 +13,8 @@ from mira.auth.scope import (
 from mira.schemas import TOTAL_COUNT_HEADER, MessageSchema, PageArgs, page_headers
 from mira.service import services
 from mira.service.schemas import (
+    CLIENT_LIST_DOC,
+    AppsClientRenameSchema,
     ClientCreateSchema,
     ClientRegisterSchema,
     ClientRenameSchema,
@@ -75,7 +78,12 @@ class Deregister(MethodView):
 class Clients(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, ClientSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    @blp.doc(responses=CLIENT_LIST_DOC)
     def get(self, page):
+        """The network's clients; on the apps' API, the ids in use (the apps' name check)."""
+        if for_apps():
+            ids = services.client_ids_in_use(scope().network_id)
+            return json_response(ids, headers=page_headers(len(ids)))
         items, total = services.list_clients(scope().network_id, **page)
         return items, page_headers(total)
 
@@ -98,22 +106,36 @@ class ClientItem(MethodView):
 
     @blp.response(204)
     def delete(self, client_id):
+        """Remove a client; idempotent (204 when it is already gone)."""
         services.delete_client(scope().network_id, client_id)
 
 
+@blp.route("/clients/<client_id>/rename")
+class ClientRename(MethodView):
+    @blp.arguments(AppsClientRenameSchema)
+    @blp.response(200, ClientSchema)
+    def patch(self, body, client_id):
+        """Rename a client (the apps' form of the rename: `{new_client_id}`); 409 when taken."""
+        return services.rename_client(scope().network_id, client_id, body["new_client_id"])
+
+
 @blp.route("/enable")
+@blp.route("/network/enable", endpoint="NetworkEnable")
 class Enable(MethodView):
     @blp.response(200, ServiceStatusSchema)
     def patch(self):
-        """Start listening: audio uploads are accepted again."""
+        """Start listening: audio uploads are accepted again. Every socket of the network gets
+        `service_status`, even when nothing changed (the apps wait for it)."""
         return services.set_enabled(scope().network, True)
 
 
 @blp.route("/disable")
+@blp.route("/network/disable", endpoint="NetworkDisable")
 class Disable(MethodView):
     @blp.response(200, ServiceStatusSchema)
     def patch(self):
-        """Stop listening: audio uploads answer 503 until enabled."""
+        """Stop listening: audio uploads answer 503 until enabled; sockets get
+        `service_status`."""
         return services.set_enabled(scope().network, False)
 
 

@@ -39,6 +39,30 @@ class ClientRenameSchema(Schema):
     client_id = fields.String(required=True, **CLIENT_ID_FIELD)
 
 
+class AppsClientRenameSchema(Schema):
+    new_client_id = fields.String(required=True, **CLIENT_ID_FIELD)
+
+
+# GET /service/clients answers Client objects with the network in the path, and the ids in
+# use (an array of strings) on the apps' API: both shapes, documented on every mount.
+CLIENT_LIST_DOC = {
+    "200": {
+        "description": "Client objects; on the apps' API (no network in the path) the ids in "
+        "use, an array of strings",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"type": "array", "items": {"$ref": "#/components/schemas/Client"}},
+                        {"type": "array", "items": {"type": "string"}},
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
 class RegisteredSchema(Schema):
     message = fields.String()
     client = fields.Nested(ClientSchema)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +51,53 @@ def get_client(network_id: uuid.UUID, client_id: str) -> Client:
     return client
 
 
+def _settings() -> dict[str, float]:
+    from flask import current_app
+
+    cfg = current_app.config
+    return {
+        "ttl": cfg["MIRA_CLIENT_TTL_S"],
+        "grace": cfg["MIRA_CLIENT_GRACE_S"],
+        "lease": cfg["MIRA_SOCKET_LEASE_S"],
+    }
+
+
+def is_released(client: Client, now: datetime, lease_s: float) -> bool:
+    """No socket holds a socket-era client: its last one closed, or none confirmed it within the
+    lease (the process that held it died without closing)."""
+    if client.released_at is not None:
+        return True
+    return client.socket_seen_at is not None and client.socket_seen_at < now - timedelta(
+        seconds=lease_s
+    )
+
+
+def is_expired(client: Client, now: datetime) -> bool:
+    """Gone for good: a socket client released for longer than the grace period, or a client
+    registered over REST only and unseen for MIRA_CLIENT_TTL_S (0: never)."""
+    cfg = _settings()
+    if client.socket_seen_at is not None or client.released_at is not None:
+        if not is_released(client, now, cfg["lease"]):
+            return False
+        released = client.released_at or client.socket_seen_at + timedelta(seconds=cfg["lease"])
+        return released < now - timedelta(seconds=cfg["grace"])
+    return bool(cfg["ttl"]) and client.last_seen < now - timedelta(seconds=cfg["ttl"])
+
+
+def holds_its_name(client: Client, now: datetime) -> bool:
+    """Another registration under this id is a conflict (409) only while this one is live."""
+    return not is_expired(client, now) and not is_released(client, now, _settings()["lease"])
+
+
+def _refresh(client: Client, metadata: dict[str, Any], ip: str | None, now: datetime) -> None:
+    """Registered again over REST: the app is back, whatever socket state it had."""
+    client.ip = ip
+    client.meta = {**(client.meta or {}), **metadata}
+    client.last_seen = now
+    client.socket_seen_at = None
+    client.released_at = None
+
+
 def register_client(
     network_id: uuid.UUID, client_id: str, metadata: dict[str, Any], ip: str | None
 ) -> dict[str, Any]:
@@ -68,9 +116,7 @@ def register_client(
         db.session.add(client)
         message = f"Client '{client_id}' registered"
     else:
-        client.ip = ip
-        client.meta = {**(client.meta or {}), **metadata}
-        client.last_seen = now
+        _refresh(client, metadata, ip, now)
         message = f"Client '{client_id}' updated"
     try:
         db.session.commit()
@@ -97,27 +143,38 @@ def _next_client_id(network_id: uuid.UUID) -> str:
     return f"client{n}"
 
 
+def _conflict(client_id: str) -> MiraError:
+    return MiraError(409, f"Client id '{client_id}' is already in use", "CLIENT_EXISTS")
+
+
 def create_client(
     network_id: uuid.UUID, client_id: str | None, metadata: dict[str, Any], ip: str | None
 ) -> dict[str, Any]:
+    """Add a client; 409 while another live app holds the id. A released or expired client of
+    that id (an app that signed out, whose socket closed) is taken over."""
     client_id = client_id or _next_client_id(network_id)
-    if find_client(network_id, client_id) is not None:
-        raise MiraError(409, f"Client id '{client_id}' is already in use", "CLIENT_EXISTS")
     now = utcnow()
-    client = Client(
-        network_id=network_id,
-        client_id=client_id,
-        ip=ip,
-        meta=metadata,
-        connected_at=now,
-        last_seen=now,
-    )
-    db.session.add(client)
+    client = find_client(network_id, client_id)
+    if client is not None:
+        if holds_its_name(client, now):
+            raise _conflict(client_id)
+        _refresh(client, metadata, ip, now)
+        client.connected_at = now
+    else:
+        client = Client(
+            network_id=network_id,
+            client_id=client_id,
+            ip=ip,
+            meta=metadata,
+            connected_at=now,
+            last_seen=now,
+        )
+        db.session.add(client)
     try:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise MiraError(409, f"Client id '{client_id}' is already in use", "CLIENT_EXISTS") from exc
+        raise _conflict(client_id) from exc
     return client_dict(client, _best_client_id(network_id))
 
 
@@ -131,11 +188,30 @@ def list_clients(network_id: uuid.UUID, limit: int, offset: int):
     return [client_dict(c, best) for c in rows], total
 
 
+def client_ids_in_use(network_id: uuid.UUID) -> list[str]:
+    """The apps' name check: ids another app could not take now (expired ones left out)."""
+    now = utcnow()
+    rows = db.session.scalars(
+        db.select(Client).where(Client.network_id == network_id).order_by(Client.client_id)
+    )
+    return [c.client_id for c in rows if not is_expired(c, now)]
+
+
 def rename_client(network_id: uuid.UUID, client_id: str, new_id: str) -> dict[str, Any]:
     client = get_client(network_id, client_id)
-    if new_id != client_id and find_client(network_id, new_id) is not None:
-        raise MiraError(409, f"Client id '{new_id}' is already in use", "CLIENT_EXISTS")
+    if new_id != client_id:
+        taken = find_client(network_id, new_id)
+        if taken is not None:
+            if holds_its_name(taken, utcnow()):
+                raise _conflict(new_id)
+            db.session.delete(taken)
+            db.session.flush()
     client.client_id = new_id
+    # The app that renamed itself drops its socket and keeps uploading under the new id
+    # (the Mira apps do): the renamed client is held by REST registration from now on.
+    client.socket_seen_at = None
+    client.released_at = None
+    client.last_seen = utcnow()
     db.session.commit()
     return client_dict(client, _best_client_id(network_id))
 
@@ -145,6 +221,84 @@ def delete_client(network_id: uuid.UUID, client_id: str) -> None:
         db.delete(Client).where(Client.network_id == network_id, Client.client_id == client_id)
     )
     db.session.commit()
+
+
+# Realtime sockets -----------------------------------------------------------------------------
+
+
+def attach_socket(network_id: uuid.UUID, client_id: str, ip: str | None) -> Client:
+    """A socket opened for this client: register it (the dadei apps register only this way) or
+    take it back within its grace period."""
+    now = utcnow()
+    client = find_client(network_id, client_id)
+    if client is None:
+        client = Client(
+            network_id=network_id,
+            client_id=client_id,
+            ip=ip,
+            meta={"registered_by": "socket"},
+            connected_at=now,
+            last_seen=now,
+        )
+        db.session.add(client)
+    client.ip = ip
+    client.last_seen = now
+    client.socket_seen_at = now
+    client.released_at = None
+    try:
+        db.session.commit()
+    except IntegrityError:  # two sockets of one client opened at once
+        db.session.rollback()
+        return attach_socket(network_id, client_id, ip)
+    return client
+
+
+def release_socket(network_id: uuid.UUID, client_id: str) -> None:
+    """The socket closed. The client stays for the grace period (a reconnect keeps it); another
+    socket of the same client marks it held again at its next heartbeat."""
+    db.session.execute(
+        db.update(Client)
+        .where(
+            Client.network_id == network_id,
+            Client.client_id == client_id,
+            Client.socket_seen_at.is_not(None),
+        )
+        .values(released_at=utcnow())
+    )
+    db.session.commit()
+
+
+def confirm_sockets(held: list[tuple[uuid.UUID, str]]) -> None:
+    """One statement per network: these clients are still held by open sockets."""
+    now = utcnow()
+    by_network: dict[uuid.UUID, list[str]] = {}
+    for network_id, client_id in held:
+        by_network.setdefault(network_id, []).append(client_id)
+    for network_id, client_ids in by_network.items():
+        db.session.execute(
+            db.update(Client)
+            .where(Client.network_id == network_id, Client.client_id.in_(client_ids))
+            .values(socket_seen_at=now, last_seen=now, released_at=None)
+        )
+    db.session.commit()
+
+
+def expire_clients() -> int:
+    """Delete clients that are gone for good (see `is_expired`); returns how many."""
+    now = utcnow()
+    cfg = _settings()
+    maybe_gone = [
+        Client.released_at.is_not(None),
+        Client.socket_seen_at < now - timedelta(seconds=cfg["lease"]),
+    ]
+    if cfg["ttl"]:
+        maybe_gone.append(Client.last_seen < now - timedelta(seconds=cfg["ttl"]))
+    candidates = db.session.scalars(db.select(Client).where(db.or_(*maybe_gone))).all()
+    expired = [c for c in candidates if is_expired(c, now)]
+    for client in expired:
+        db.session.delete(client)
+    db.session.commit()
+    return len(expired)
 
 
 def queue_counts(network_id: uuid.UUID) -> dict[str, int]:

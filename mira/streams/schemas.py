@@ -67,6 +67,9 @@ class PhoneRssiSchema(Schema):
 class UploadQuerySchema(Schema):
     client_id = fields.String(**CLIENT_ID, metadata={"description": "For raw-body uploads"})
     wait = fields.Float(load_default=0, validate=validate.Range(min=0, max=30))
+    session_token = fields.String(
+        validate=validate.Length(max=2048), metadata={"description": "For raw-body uploads"}
+    )
 
 
 def optional_int(value: str | None, name: str) -> int | None:

@@ -75,9 +75,11 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def start_web(self, **env) -> None:
+    def start_web(self, name: str = "web", **env) -> str:
+        """Start gunicorn; the first one started is `base_url`. Returns its URL."""
         port = free_port()
-        self.base_url = f"http://127.0.0.1:{port}"
+        base_url = f"http://127.0.0.1:{port}"
+        self.base_url = self.base_url or base_url
         self.start(
             [
                 sys.executable,
@@ -89,17 +91,17 @@ class Stack:
                 f"127.0.0.1:{port}",
                 "wsgi:app",
             ],
-            "web",
+            name,
             **env,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.base_url}/health", timeout=5).status_code == 200:
-                    return
+                if requests.get(f"{base_url}/health", timeout=5).status_code == 200:
+                    return base_url
             except requests.RequestException:
                 time.sleep(0.2)
-        raise AssertionError("gunicorn did not start: " + self.read_log("web"))
+        raise AssertionError("gunicorn did not start: " + self.read_log(name))
 
     def start_worker(self, name: str = "worker", **env) -> subprocess.Popen:
         process = self.start([*FLASK, "mira", "worker"], name, **env)

@@ -108,7 +108,12 @@ def test_scheduled_events_reach_importable_functions(stage):
 
     cli = _zappa_cli(stage)
     events = {event["function"]: event for event in cli.stage_config["events"]}
-    assert set(events) == {"mira.lambda_tasks.sweep", "mira.lambda_tasks.purge"}
+    assert set(events) == {
+        "mira.lambda_tasks.sweep",
+        "mira.lambda_tasks.tick",
+        "mira.lambda_tasks.purge",
+    }
+    assert events["mira.lambda_tasks.tick"]["expression"] == "rate(1 minute)"
     assert events["mira.lambda_tasks.purge"]["expression"].startswith("cron(")
     assert int(events["mira.lambda_tasks.purge"]["kwargs"]["days"]) >= 1
     sweep_minutes = re.fullmatch(

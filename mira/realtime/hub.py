@@ -1,0 +1,268 @@
+"""One hub per process: the sockets this process holds, and how events reach them.
+
+Delivery: an event committed in this process goes straight to its local sockets; with Redis
+(server mode) it is also published on one channel that every web process's hub listens to, so
+a socket held by another gunicorn worker or host gets it too. The embedded default has no Redis
+and one process: in-process delivery is all it needs. Whatever pub/sub drops (a Redis restart,
+a publish that failed) a hub reads back from the events table every MIRA_REALTIME_POLL_S, and
+each socket drops what it already sent, so an event reaches every socket once.
+
+The hub never writes to a socket itself: it queues the event on the connection and wakes the
+connection's own thread, so one slow client never holds up the others.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger("mira.realtime")
+
+# One channel per deployment (named after its queue, so stacks sharing a Redis stay apart).
+CHANNEL = "mira:events:{queue}"
+# Events a connection may have queued before it counts as too slow and is closed (it reconnects
+# with its last event id and reads the rest back).
+MAX_PENDING = 1000
+# Event ids a connection remembers having sent (pub/sub and the table read-back overlap).
+REMEMBERED_IDS = 4096
+# Clients held by this process's sockets are confirmed this often (one UPDATE per network).
+CONFIRM_EVERY_S = 30.0
+# The table read-back looks this far behind the newest id it saw (commits land out of id order).
+READ_BACK_S = 15.0
+# After Redis fails, publishing waits this long before trying again (the read-back covers).
+REDIS_RETRY_S = 5.0
+
+
+class Connection:
+    """One open socket, as the hub sees it."""
+
+    def __init__(self, wake: threading.Event, network_id: uuid.UUID, client_id: str):
+        self.network_id = network_id
+        self.client_id = client_id
+        self._wake = wake
+        self._pending: collections.deque[dict[str, Any]] = collections.deque()
+        self._sent: set[int] = set()
+        self._sent_order: collections.deque[int] = collections.deque()
+        self.overflowed = False
+
+    def offer(self, event: dict[str, Any]) -> None:
+        """Queue an event (any thread) and wake the connection's thread."""
+        if len(self._pending) >= MAX_PENDING:
+            self.overflowed = True
+        else:
+            self._pending.append(event)
+        self._wake.set()
+
+    def take(self) -> list[dict[str, Any]]:
+        """Queued events not sent before, oldest first (the connection's thread)."""
+        fresh = []
+        while self._pending:
+            event = self._pending.popleft()
+            if self.remember(event["id"]):
+                fresh.append(event)
+        return fresh
+
+    def remember(self, event_id: int) -> bool:
+        """Note an event as sent; False when it was sent already."""
+        if event_id in self._sent:
+            return False
+        self._sent.add(event_id)
+        self._sent_order.append(event_id)
+        if len(self._sent_order) > REMEMBERED_IDS:
+            self._sent.discard(self._sent_order.popleft())
+        return True
+
+
+class Hub:
+    def __init__(self, app: Flask):
+        self.app = app
+        self.origin = uuid.uuid4().hex
+        self._lock = threading.Lock()
+        self._by_network: dict[uuid.UUID, set[Connection]] = {}
+        self._thread: threading.Thread | None = None
+        self._redis_retry_at = 0.0
+        self.channel = CHANNEL.format(queue=app.config.get("MIRA_QUEUE_NAME", "mira"))
+
+    # Sockets -------------------------------------------------------------------------------
+
+    def add(self, conn: Connection) -> None:
+        with self._lock:
+            self._by_network.setdefault(conn.network_id, set()).add(conn)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="mira-realtime-hub", daemon=True
+                )
+                self._thread.start()
+
+    def remove(self, conn: Connection) -> None:
+        with self._lock:
+            conns = self._by_network.get(conn.network_id)
+            if conns is not None:
+                conns.discard(conn)
+                if not conns:
+                    del self._by_network[conn.network_id]
+
+    def count(self) -> int:
+        with self._lock:
+            return sum(len(c) for c in self._by_network.values())
+
+    def _connections(self, network_id: uuid.UUID) -> list[Connection]:
+        with self._lock:
+            return list(self._by_network.get(network_id, ()))
+
+    # Events --------------------------------------------------------------------------------
+
+    def publish(self, events: list[dict[str, Any]]) -> None:
+        """Committed events: to this process's sockets, and to every other process."""
+        for event in events:
+            self.deliver(event)
+        if self.app.config.get("REDIS_URL") and time.monotonic() >= self._redis_retry_at:
+            try:
+                message = json.dumps({"origin": self.origin, "events": events}, default=str)
+                self._redis().publish(self.channel, message)
+            except Exception:
+                self._redis_retry_at = time.monotonic() + REDIS_RETRY_S
+                log.warning("realtime publish failed; the read-back delivers", exc_info=True)
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        network_id = event["network_id"]
+        if not isinstance(network_id, uuid.UUID):
+            network_id = uuid.UUID(str(network_id))
+        for conn in self._connections(network_id):
+            conn.offer(event)
+
+    def _redis(self):
+        from mira.queue import redis_connection
+
+        return redis_connection(self.app)
+
+    # Background: pub/sub, read-back, client confirmations -----------------------------------
+
+    def _run(self) -> None:
+        pubsub = None
+        read_back = ReadBack(self)
+        next_confirm = time.monotonic() + CONFIRM_EVERY_S
+        poll_s = self.app.config["MIRA_REALTIME_POLL_S"]
+        next_poll = time.monotonic() + poll_s
+        while True:
+            try:
+                if self.app.config.get("REDIS_URL"):
+                    if pubsub is None:
+                        pubsub = self._subscribe()
+                        next_poll = time.monotonic()  # read back what passed while away
+                    self._drain(pubsub, timeout=min(1.0, poll_s))
+                else:
+                    time.sleep(min(1.0, poll_s))
+            except Exception:
+                log.warning("realtime subscription lost; reconnecting", exc_info=True)
+                pubsub = self._close(pubsub)
+                time.sleep(1.0)
+            now = time.monotonic()
+            if now >= next_poll:
+                next_poll = now + poll_s
+                self._guarded(read_back.run)
+            if now >= next_confirm:
+                next_confirm = now + CONFIRM_EVERY_S
+                self._guarded(self._confirm_clients)
+
+    def _subscribe(self):
+        from redis import Redis
+
+        conn = Redis.from_url(self.app.config["REDIS_URL"], socket_connect_timeout=2)
+        pubsub = conn.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(self.channel)
+        return pubsub
+
+    @staticmethod
+    def _close(pubsub):
+        try:
+            if pubsub is not None:
+                pubsub.close()
+        except Exception:
+            pass
+        return None
+
+    def _drain(self, pubsub, timeout: float) -> None:
+        message = pubsub.get_message(timeout=timeout)
+        while message is not None:
+            if message.get("type") == "message":
+                body = json.loads(message["data"])
+                if body.get("origin") != self.origin:
+                    for event in body.get("events", ()):
+                        self.deliver(event)
+            message = pubsub.get_message(timeout=0)
+
+    def _guarded(self, work) -> None:
+        from mira.extensions import db
+
+        with self.app.app_context():
+            try:
+                work()
+            except Exception:  # the database may be briefly away; next period
+                log.warning("realtime housekeeping failed", exc_info=True)
+            finally:
+                db.session.remove()
+
+    def _confirm_clients(self) -> None:
+        from mira.service.services import confirm_sockets
+
+        with self._lock:
+            held = {(c.network_id, c.client_id) for cs in self._by_network.values() for c in cs}
+        if held:
+            confirm_sockets(sorted(held, key=str))
+
+
+class ReadBack:
+    """Reads recent events of the networks with local sockets back from the table."""
+
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        self.floor: int | None = None
+        self._seen: collections.deque[tuple[float, int]] = collections.deque()
+
+    def run(self) -> None:
+        from mira.events.models import Event
+        from mira.extensions import db
+        from mira.realtime.outbox import payload
+
+        if self.floor is None:
+            self.floor = db.session.scalar(db.select(db.func.max(Event.id))) or 0
+            self._seen.append((time.monotonic(), self.floor))
+            return
+        with self.hub._lock:
+            networks = list(self.hub._by_network)
+        newest = self.floor
+        if networks:
+            rows = db.session.scalars(
+                db.select(Event)
+                .where(Event.id > self.floor, Event.network_id.in_(networks))
+                .order_by(Event.id)
+                .limit(1000)
+            ).all()
+            for row in rows:
+                self.hub.deliver(payload(row))
+                newest = max(newest, row.id)
+        else:
+            newest = db.session.scalar(db.select(db.func.max(Event.id))) or self.floor
+        now = time.monotonic()
+        self._seen.append((now, max(newest, self._seen[-1][1] if self._seen else 0)))
+        # Move the floor to the newest id seen READ_BACK_S ago: a commit that took an earlier id
+        # but landed later is still read.
+        while len(self._seen) > 1 and self._seen[1][0] <= now - READ_BACK_S:
+            self._seen.popleft()
+        if self._seen[0][0] <= now - READ_BACK_S:
+            self.floor = self._seen[0][1]
+
+
+def hub_for(app: Flask) -> Hub:
+    hub = app.extensions.get("mira_realtime")
+    if hub is None:
+        hub = app.extensions.setdefault("mira_realtime", Hub(app))
+    return hub

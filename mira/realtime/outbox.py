@@ -1,0 +1,81 @@
+"""Publish events once the transaction that recorded them commits.
+
+`events.record` stages an Event in the session; the rows themselves are the outbox. Here the
+session remembers what it flushed and, after the commit, hands it to this process's hub (and
+so to every web process through Redis). A rollback forgets them: nothing is pushed that did
+not happen. A publish that fails loses nothing either: hubs also read the table back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import event as sa_event
+
+log = logging.getLogger("mira.realtime")
+
+_STAGED = "mira_outbox_staged"
+_FLUSHED = "mira_outbox_flushed"
+
+
+def stage(session, event) -> None:
+    session.info.setdefault(_STAGED, []).append(event)
+
+
+def payload(event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "network_id": str(event.network_id),
+        "type": event.type,
+        "data": event.data,
+        "created_at": event.created_at.isoformat().replace("+00:00", "Z")
+        if event.created_at
+        else None,
+    }
+
+
+def _after_flush(session, _context) -> None:
+    staged = session.info.get(_STAGED)
+    if not staged:
+        return
+    flushed = session.info.setdefault(_FLUSHED, [])
+    still_staged = []
+    for event in staged:
+        if event.id is None:
+            still_staged.append(event)
+        else:
+            flushed.append(payload(event))
+    session.info[_STAGED] = still_staged
+
+
+def _after_commit(session) -> None:
+    session.info.pop(_STAGED, None)
+    flushed = session.info.pop(_FLUSHED, None)
+    if not flushed:
+        return
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return
+    try:
+        from mira.realtime.hub import hub_for
+
+        hub_for(current_app._get_current_object()).publish(flushed)
+    except Exception:  # never fail the committed change; hubs read the outbox back
+        log.warning("publishing %d events failed", len(flushed), exc_info=True)
+
+
+def _after_rollback(session) -> None:
+    session.info.pop(_STAGED, None)
+    session.info.pop(_FLUSHED, None)
+
+
+def install(scoped_session) -> None:
+    """Listen on the app's session (idempotent)."""
+    if getattr(scoped_session, "_mira_outbox", False):
+        return
+    sa_event.listen(scoped_session, "after_flush", _after_flush)
+    sa_event.listen(scoped_session, "after_commit", _after_commit)
+    sa_event.listen(scoped_session, "after_soft_rollback", lambda s, _t: _after_rollback(s))
+    scoped_session._mira_outbox = True

@@ -13,9 +13,11 @@ processes (gunicorn from `gunicorn.conf.py`, `flask mira worker`) and real WebSo
   another process than the one that committed: that is the figure (target p95 <= 200 ms).
   Reference: A's own sockets (in-process for half of them) and the request's round trip.
 - `idle`: 16 clients upload 3 s WAVs (network path, 202) to gunicorn (2 workers) for a fixed
-  time, alternately with no sockets open and with N idle sockets (held by a separate process);
-  uploads/s of each (medians). Target: within 10 % of the run without sockets. Memory per idle
-  socket: the web workers' RSS with the sockets open minus without, over N.
+  time, alternately with no sockets open and with N idle sockets (held by a separate process,
+  one per network: other households' apps); uploads/s of each (medians). Target: within 10 %
+  of the run without sockets. Memory per idle socket: the web workers' RSS with the sockets
+  open minus without, over N. `--busy` puts all N sockets in the uploading network instead,
+  so every upload's events fan out to all of them (the cost of fan-out, not of idling).
 
     .venv/bin/python bench/realtime.py                    # all three parts
     .venv/bin/python bench/realtime.py --part idle --sockets 500 --repeats 3
@@ -301,15 +303,20 @@ def part_fanout(rounds: int, per_host: int) -> None:
 # --------------------------------------------------------------------------- idle sockets
 
 
-def hold_sockets(port: int, token: str, count: int) -> None:
-    """Child process: open `count` sockets, print 'open', hold them until stdin closes."""
+def hold_sockets(port: int, token: str, networks_file: str) -> None:
+    """Child process: one socket per network listed in the file (one id a line); prints
+    'open N' once they got their sessions, holds them until stdin closes."""
     import simple_websocket
 
     held = []
-    for i in range(count):
-        url = f"ws://{HOST}:{port}/api/v1/realtime/ws?token={token}&client_id=idle{i}"
+    for i, network in enumerate(Path(networks_file).read_text().split()):
+        url = f"ws://{HOST}:{port}/api/v1/{network}/realtime/ws?token={token}&client_id=idle{i}"
         held.append(simple_websocket.Client.connect(url))
-    print("open", flush=True)
+    ready = 0
+    for ws in held:  # each socket got its session: it is really open on the server
+        with contextlib.suppress(Exception):
+            ready += '"session_ready"' in (ws.receive(timeout=10) or "")
+    print(f"open {ready}", flush=True)
     sys.stdin.read()
     for ws in held:
         with contextlib.suppress(Exception):
@@ -320,7 +327,9 @@ def web_rss(proc) -> float:
     return sum(rss_mb(pid) for pid in children(proc.pid))
 
 
-def part_idle(sockets: int, repeats: int, seconds: float, clients: int) -> None:
+def part_idle(sockets: int, repeats: int, seconds: float, clients: int, busy: bool) -> None:
+    """Idle sockets are other households' apps (one network each), waiting; with `busy`, they
+    all belong to the uploading network instead, so each upload's events go to all of them."""
     import upload_load
 
     dep = Deployment("idle")
@@ -330,6 +339,22 @@ def part_idle(sockets: int, repeats: int, seconds: float, clients: int) -> None:
         upload_load.register_clients(port, dep.network, dep.key, clients)
         audio = clips(8)
         token = dep.token(port)
+        headers = {"Authorization": f"Bearer {token}"}
+        networks = (
+            [dep.network] * sockets
+            if busy
+            else [
+                requests.post(
+                    f"http://{HOST}:{port}/api/v1/networks",
+                    json={"name": f"household {n}"},
+                    headers=headers,
+                    timeout=10,
+                ).json()["id"]
+                for n in range(sockets)
+            ]
+        )
+        networks_file = dep.logdir / "networks.txt"
+        networks_file.write_text("\n".join(networks))
 
         def load(round_base: int) -> float:
             result = upload_load.run_load(
@@ -357,12 +382,13 @@ def part_idle(sockets: int, repeats: int, seconds: float, clients: int) -> None:
             plain.append(load(base))
             base += 10_000
             holder = subprocess.Popen(
-                [sys.executable, __file__, "--hold", str(port), token, str(sockets)],
+                [sys.executable, __file__, "--hold", str(port), token, str(networks_file)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
             )
-            assert holder.stdout.readline().strip() == "open", "could not open the sockets"
+            opened = int(holder.stdout.readline().split()[1])
+            assert opened == sockets, f"only {opened} of {sockets} sockets opened"
             time.sleep(2.0)
             rss_held.append(web_rss(web))
             held.append(load(base))
@@ -374,8 +400,10 @@ def part_idle(sockets: int, repeats: int, seconds: float, clients: int) -> None:
             (statistics.median(rss_held) - statistics.median(rss_plain)) * 1024 / sockets
         )
         ratio = statistics.median(held) / statistics.median(plain)
+        where = "all in the uploading network" if busy else "each in its own network"
         print(
-            f"\n{clients} clients, {seconds:.0f} s per run, {repeats} runs each: uploads/s "
+            f"\nidle sockets {where}; "
+            f"{clients} clients, {seconds:.0f} s per run, {repeats} runs each: uploads/s "
             f"without sockets median {statistics.median(plain):.1f}, with {sockets} idle sockets "
             f"median {statistics.median(held):.1f} (ratio {ratio:.2f})"
         )
@@ -391,7 +419,7 @@ def part_idle(sockets: int, repeats: int, seconds: float, clients: int) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--hold":
-        hold_sockets(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+        hold_sockets(int(sys.argv[2]), sys.argv[3], sys.argv[4])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["latency", "fanout", "idle", "all"], default="all")
@@ -402,13 +430,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--busy", action="store_true", help="idle sockets in the uploading network (fan-out)"
+    )
     args = parser.parse_args()
     if args.part in ("latency", "all"):
         part_latency(args.rounds)
     if args.part in ("fanout", "all"):
         part_fanout(args.commits, args.per_host)
     if args.part in ("idle", "all"):
-        part_idle(args.sockets, args.repeats, args.seconds, args.clients)
+        part_idle(args.sockets, args.repeats, args.seconds, args.clients, args.busy)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from typing import Any
 
 from flask import Flask
 
+from mira.realtime.messages import socket_frame
+
 log = logging.getLogger("mira.realtime")
 
 # One channel per deployment (named after its queue, so stacks sharing a Redis stay apart).
@@ -47,26 +49,26 @@ class Connection:
         self.network_id = network_id
         self.client_id = client_id
         self._wake = wake
-        self._pending: collections.deque[dict[str, Any]] = collections.deque()
+        self._pending: collections.deque[tuple[int, str]] = collections.deque()
         self._sent: set[int] = set()
         self._sent_order: collections.deque[int] = collections.deque()
         self.overflowed = False
 
-    def offer(self, event: dict[str, Any]) -> None:
-        """Queue an event (any thread) and wake the connection's thread."""
+    def offer(self, frame: tuple[int, str]) -> None:
+        """Queue an event's frame (any thread) and wake the connection's thread."""
         if len(self._pending) >= MAX_PENDING:
             self.overflowed = True
         else:
-            self._pending.append(event)
+            self._pending.append(frame)
         self._wake.set()
 
-    def take(self) -> list[dict[str, Any]]:
-        """Queued events not sent before, oldest first (the connection's thread)."""
+    def take(self) -> list[str]:
+        """Queued frames not sent before, oldest first (the connection's thread)."""
         fresh = []
         while self._pending:
-            event = self._pending.popleft()
-            if self.remember(event["id"]):
-                fresh.append(event)
+            event_id, text = self._pending.popleft()
+            if self.remember(event_id):
+                fresh.append(text)
         return fresh
 
     def remember(self, event_id: int) -> bool:
@@ -135,8 +137,13 @@ class Hub:
         network_id = event["network_id"]
         if not isinstance(network_id, uuid.UUID):
             network_id = uuid.UUID(str(network_id))
-        for conn in self._connections(network_id):
-            conn.offer(event)
+        conns = self._connections(network_id)
+        if not conns:
+            return
+        frame = socket_frame(event)
+        if frame is not None:
+            for conn in conns:
+                conn.offer(frame)
 
     def _redis(self):
         from mira.queue import redis_connection

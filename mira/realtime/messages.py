@@ -50,6 +50,20 @@ def action_for_apps(action: dict[str, Any]) -> dict[str, Any]:
     return {**action, "details": json.dumps(body, ensure_ascii=False)}
 
 
+# Job progress is for whoever polls a job (REST, /events); pushed to every socket of the network
+# it would be most of the traffic, and the apps ignore it.
+NOT_ON_SOCKETS = frozenset({"job.updated"})
+
+
+def socket_frame(event: dict[str, Any]) -> tuple[int, str] | None:
+    """(event id, the socket message as JSON text), made once however many sockets get it;
+    None for events that do not go to sockets."""
+    if event["type"] in NOT_ON_SOCKETS:
+        return None
+    text = json.dumps(socket_message(event), default=str, ensure_ascii=False)
+    return int(event["id"]), text
+
+
 def socket_message(event: dict[str, Any]) -> dict[str, Any]:
     """One outbox event (`id`, `type`, `data`, `created_at`) as a socket message."""
     kind = event["type"]

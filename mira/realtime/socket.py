@@ -145,9 +145,11 @@ class Session:
         # A fresh capability before the current one runs out.
         self.renew_at = time.monotonic() + self.token_s * 0.8
 
-    def send_events(self, events: list[dict[str, Any]]) -> None:
-        for event in events:
-            self.send(messages.socket_message(event))
+    def send_frames(self, frames: list[str]) -> None:
+        for text in frames:
+            self.ws.send(text)
+        if frames:
+            self.last_sent = time.monotonic()
 
     def handle(self, frame) -> tuple[int, str] | None:
         """One frame from the client; a (code, reason) to close with, or None."""
@@ -180,12 +182,12 @@ class Session:
             from mira.extensions import db
 
             try:
-                self.send_events(
-                    [
-                        e
-                        for e in _missed_events(self.conn.network_id, missed_after)
-                        if self.conn.remember(e["id"])
-                    ]
+                missed = filter(
+                    None,
+                    map(messages.socket_frame, _missed_events(self.conn.network_id, missed_after)),
+                )
+                self.send_frames(
+                    [text for event_id, text in missed if self.conn.remember(event_id)]
                 )
             finally:
                 db.session.remove()
@@ -204,7 +206,7 @@ class Session:
                 if verdict is not None:
                     _close(ws, *verdict)
                     return
-            self.send_events(self.conn.take())
+            self.send_frames(self.conn.take())
             if self.conn.overflowed:
                 _close(ws, 1013, "Too slow: reconnect with last_event_id")
                 return

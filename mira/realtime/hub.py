@@ -111,6 +111,11 @@ class Hub:
                 if not conns:
                     del self._by_network[conn.network_id]
 
+    def holds(self, network_id: uuid.UUID, client_id: str) -> bool:
+        """Whether another socket of this process still holds the client."""
+        with self._lock:
+            return any(c.client_id == client_id for c in self._by_network.get(network_id, ()))
+
     def count(self) -> int:
         with self._lock:
             return sum(len(c) for c in self._by_network.values())
@@ -158,19 +163,23 @@ class Hub:
         next_confirm = time.monotonic() + CONFIRM_EVERY_S
         poll_s = self.app.config["MIRA_REALTIME_POLL_S"]
         next_poll = time.monotonic() + poll_s
+        pause, resubscribe_at = 1.0, 0.0
         while True:
             try:
-                if self.app.config.get("REDIS_URL"):
+                if self.app.config.get("REDIS_URL") and time.monotonic() >= resubscribe_at:
                     if pubsub is None:
                         pubsub = self._subscribe()
+                        pause = 1.0
                         next_poll = time.monotonic()  # read back what passed while away
                     self._drain(pubsub, timeout=min(1.0, poll_s))
                 else:
                     time.sleep(min(1.0, poll_s))
-            except Exception:
-                log.warning("realtime subscription lost; reconnecting", exc_info=True)
+            except Exception as exc:
+                # Redis away: the table read-back carries delivery until it is back.
+                log.warning("realtime subscription lost (%s); retrying in %.0f s", exc, pause)
                 pubsub = self._close(pubsub)
-                time.sleep(1.0)
+                resubscribe_at = time.monotonic() + pause
+                pause = min(pause * 2, 30.0)
             now = time.monotonic()
             if now >= next_poll:
                 next_poll = now + poll_s

@@ -248,7 +248,8 @@ def _serve(ws, network_id: str | None = None) -> None:
     finally:
         hub.remove(session.conn)
         try:
-            clients.release_socket(scope.network_id, client_id)
+            if not hub.holds(scope.network_id, client_id):
+                clients.release_socket(scope.network_id, client_id)
         except Exception:
             log.warning("releasing client %s failed", client_id, exc_info=True)
         finally:

@@ -89,6 +89,21 @@ def holds_its_name(client: Client, now: datetime) -> bool:
     return not is_expired(client, now) and not is_released(client, now, _settings()["lease"])
 
 
+def _new_client(
+    network_id: uuid.UUID, client_id: str, metadata: dict[str, Any], ip: str | None, now: datetime
+) -> Client:
+    client = Client(
+        network_id=network_id,
+        client_id=client_id,
+        ip=ip,
+        meta=metadata,
+        connected_at=now,
+        last_seen=now,
+    )
+    db.session.add(client)
+    return client
+
+
 def _refresh(client: Client, metadata: dict[str, Any], ip: str | None, now: datetime) -> None:
     """Registered again over REST: the app is back, whatever socket state it had."""
     client.ip = ip
@@ -105,15 +120,7 @@ def register_client(
     now = utcnow()
     client = find_client(network_id, client_id)
     if client is None:
-        client = Client(
-            network_id=network_id,
-            client_id=client_id,
-            ip=ip,
-            meta=metadata,
-            connected_at=now,
-            last_seen=now,
-        )
-        db.session.add(client)
+        client = _new_client(network_id, client_id, metadata, ip, now)
         message = f"Client '{client_id}' registered"
     else:
         _refresh(client, metadata, ip, now)
@@ -161,15 +168,7 @@ def create_client(
         _refresh(client, metadata, ip, now)
         client.connected_at = now
     else:
-        client = Client(
-            network_id=network_id,
-            client_id=client_id,
-            ip=ip,
-            meta=metadata,
-            connected_at=now,
-            last_seen=now,
-        )
-        db.session.add(client)
+        client = _new_client(network_id, client_id, metadata, ip, now)
     try:
         db.session.commit()
     except IntegrityError as exc:
@@ -232,15 +231,7 @@ def attach_socket(network_id: uuid.UUID, client_id: str, ip: str | None) -> Clie
     now = utcnow()
     client = find_client(network_id, client_id)
     if client is None:
-        client = Client(
-            network_id=network_id,
-            client_id=client_id,
-            ip=ip,
-            meta={"registered_by": "socket"},
-            connected_at=now,
-            last_seen=now,
-        )
-        db.session.add(client)
+        client = _new_client(network_id, client_id, {"registered_by": "socket"}, ip, now)
     client.ip = ip
     client.last_seen = now
     client.socket_seen_at = now

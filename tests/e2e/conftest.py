@@ -175,6 +175,21 @@ class Stack:
             time.sleep(0.25)
 
 
+def embedded_stack(tmp_path: Path, **env: str) -> Stack:
+    """What `make run` starts: SQLite, jobs on threads of the web process, no Redis."""
+    stack = Stack(tmp_path, {})
+    stack.env = {k: v for k, v in stack.env.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    stack.env.update(
+        {
+            "MIRA_INSTANCE_PATH": str(tmp_path / "instance"),
+            "MIRA_RATE_LIMITS": "false",
+            "MIRA_STORAGE_URL": str(tmp_path / "audio"),
+            **env,
+        }
+    )
+    return stack
+
+
 @pytest.fixture
 def stack(tmp_path):
     db_url, redis_url = require_services()

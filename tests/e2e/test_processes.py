@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -12,7 +11,7 @@ import pytest
 import requests
 
 from tests.audio_data import speech, wav_bytes
-from tests.e2e.conftest import Stack, free_port
+from tests.e2e.conftest import Stack, embedded_stack, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -119,18 +118,7 @@ def test_uploads_during_a_redis_outage_are_kept_and_finish_after_it(stack, tmp_p
 
 def test_embedded_default_does_the_same_work_without_redis(tmp_path):
     """SQLite, in-process worker threads, no Redis: what `make run` starts."""
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
-    env.update(
-        {
-            "MIRA_INSTANCE_PATH": str(tmp_path / "instance"),
-            "FLASK_APP": "wsgi",
-            "MIRA_RATE_LIMITS": "false",
-            "MIRA_DEDUP_WINDOW_MS": "300",
-            "MIRA_STORAGE_URL": str(tmp_path / "audio"),
-        }
-    )
-    stack = Stack(tmp_path, {})
-    stack.env = env
+    stack = embedded_stack(tmp_path, MIRA_DEDUP_WINDOW_MS="300")
     try:
         stack.provision()
         stack.start_web()

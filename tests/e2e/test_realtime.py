@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 
 import pytest
 import requests
 
 from tests.audio_data import flite_speech, wav_bytes
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import embedded_stack
 from tests.realtime_client import Socket
 
 pytestmark = pytest.mark.e2e
@@ -220,17 +219,7 @@ def test_dadei_session_registers_by_socket_and_uploads_with_its_session(stack):
 
 def test_embedded_default_runs_the_session_without_redis(tmp_path):
     """What `make run` starts: one gunicorn worker, jobs on threads, SQLite, no Redis."""
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
-    env.update(
-        {
-            "MIRA_INSTANCE_PATH": str(tmp_path / "instance"),
-            "FLASK_APP": "wsgi",
-            "MIRA_RATE_LIMITS": "false",
-            "MIRA_STORAGE_URL": str(tmp_path / "audio"),
-        }
-    )
-    stack = Stack(tmp_path, {})
-    stack.env = env
+    stack = embedded_stack(tmp_path)
     try:
         stack.flask("db", "upgrade")
         host = stack.start_web()

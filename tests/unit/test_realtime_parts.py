@@ -12,7 +12,6 @@ import pytest
 from mira.auth.tokens import ExpiredToken, InvalidToken
 from mira.realtime import hub, messages, sessions
 
-
 SECRET = "a test secret that is long enough for HS256"
 OTHER_SECRET = "another test secret, also long enough for HS256"
 

@@ -31,8 +31,26 @@ def post_worker_init(worker):
 
     app = getattr(worker, "wsgi", None)
     if app is not None and hasattr(app, "config"):
+        _close_sockets_on_stop(app)
         warm_up_inline(app)
         if app.config["MIRA_QUEUE"] == "inline":
             from mira import background
 
             background.start(app)
+
+
+def _close_sockets_on_stop(app):
+    """On SIGTERM (a deploy, a restart) a worker closes its realtime sockets at once with 1012,
+    so the apps reconnect to the next worker instead of waiting out the graceful timeout."""
+    import signal
+
+    stop = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):
+        from mira.realtime.hub import hub_for
+
+        hub_for(app).close_all()
+        if callable(stop):
+            stop(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)

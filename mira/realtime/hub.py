@@ -53,6 +53,12 @@ class Connection:
         self._sent: set[int] = set()
         self._sent_order: collections.deque[int] = collections.deque()
         self.overflowed = False
+        self.closing: tuple[int, str] | None = None
+
+    def close(self, code: int, reason: str) -> None:
+        """Ask the connection's thread to close the socket (any thread)."""
+        self.closing = (code, reason)
+        self._wake.set()
 
     def offer(self, frame: tuple[int, str]) -> None:
         """Queue an event's frame (any thread) and wake the connection's thread."""
@@ -110,6 +116,14 @@ class Hub:
                 conns.discard(conn)
                 if not conns:
                     del self._by_network[conn.network_id]
+
+    def close_all(self, code: int = 1012, reason: str = "Server restarting") -> None:
+        """A web process stopping: every socket closes now with a code the apps reconnect on,
+        instead of being cut when the process exits."""
+        with self._lock:
+            conns = [c for cs in self._by_network.values() for c in cs]
+        for conn in conns:
+            conn.close(code, reason)
 
     def holds(self, network_id: uuid.UUID, client_id: str) -> bool:
         """Whether another socket of this process still holds the client."""

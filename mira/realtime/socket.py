@@ -11,7 +11,8 @@ server: `{"type": "ping"}` (answered `{"event": "pong"}`); nothing else is neede
 Close codes: 4001 bad credentials, 4003 network out of reach (the apps do not reconnect after
 either), 4401 access token expired (they reconnect, with a refreshed token), 1003 a binary
 frame, 1007 a frame that is not a JSON object, 1008 too many frames, 1009 a frame over 4 KiB,
-1013 the server is full or the client read too slowly (reconnect with `last_event_id`).
+1012 the server is restarting, 1013 the server is full or the client read too slowly
+(reconnect with `last_event_id`).
 """
 
 from __future__ import annotations
@@ -207,6 +208,9 @@ class Session:
                     _close(ws, *verdict)
                     return
             self.send_frames(self.conn.take())
+            if self.conn.closing is not None:
+                _close(ws, *self.conn.closing)
+                return
             if self.conn.overflowed:
                 _close(ws, 1013, "Too slow: reconnect with last_event_id")
                 return

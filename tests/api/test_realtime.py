@@ -341,3 +341,12 @@ def test_frames_are_json_objects_with_an_event_field(live, alice):
     socket.send(json.dumps({"type": "ping"}))
     assert socket.next()["event"] == "pong"
     socket.close()
+
+
+def test_a_stopping_process_closes_its_sockets_with_a_code_the_apps_reconnect_on(live, app, alice):
+    from mira.realtime.hub import hub_for
+
+    socket = open_socket(live, alice, client_id="desk")
+    socket.wait_for("service_status")
+    hub_for(app).close_all()
+    assert socket.closed_with()[0] == 1012

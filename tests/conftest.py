@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from mira import create_app
@@ -109,10 +110,23 @@ def app(_shared_app):
         _empty_tables()
         yield _shared_app
         db.session.remove()
+    # Each test's sockets and realtime hub end with it (the tables it watched are emptied).
+    hub = _shared_app.extensions.pop("mira_realtime", None)
+    if hub is not None:
+        hub.stop()
+
+
+class ServedClient(FlaskClient):
+    """Reads and closes every response, as a server does once it has sent it (what runs after a
+    response went out, such as the realtime publish, runs then)."""
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
 
 
 @pytest.fixture
 def client(app):
+    app.test_client_class = ServedClient
     return app.test_client()
 
 

@@ -140,6 +140,10 @@ def accept(
     key = f"{network.id}/{now:%Y/%m/%d}/{job_id}.{EXTENSIONS[fmt]}"
     blob_store().put(key, data)
     client.last_seen = now
+    if client.released_at is not None:
+        # Uploading without a socket (an app that renamed its client and dropped the socket):
+        # alive, so held by its uploads from now on instead of expiring with the socket.
+        client.released_at = client.socket_seen_at = None
     payload = {
         "audio_key": key,
         "format": fmt,

@@ -45,9 +45,18 @@ REDIS_RETRY_S = 5.0
 class Connection:
     """One open socket, as the hub sees it."""
 
-    def __init__(self, wake: threading.Event, network_id: uuid.UUID, client_id: str):
+    def __init__(
+        self,
+        wake: threading.Event,
+        network_id: uuid.UUID,
+        client_pk: uuid.UUID | None = None,
+        after_id: int = 0,
+    ):
         self.network_id = network_id
-        self.client_id = client_id
+        self.client_pk = client_pk
+        # Events up to this id happened before the socket connected (or the client said it saw
+        # them): the table read-back must not replay them.
+        self.after_id = after_id
         self._wake = wake
         self._pending: collections.deque[tuple[int, str]] = collections.deque()
         self._sent: set[int] = set()
@@ -73,7 +82,7 @@ class Connection:
         fresh = []
         while self._pending:
             event_id, text = self._pending.popleft()
-            if self.remember(event_id):
+            if event_id > self.after_id and self.remember(event_id):
                 fresh.append(text)
         return fresh
 
@@ -95,6 +104,7 @@ class Hub:
         self._lock = threading.Lock()
         self._by_network: dict[uuid.UUID, set[Connection]] = {}
         self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
         self._redis_retry_at = 0.0
         self.channel = CHANNEL.format(queue=app.config.get("MIRA_QUEUE_NAME", "mira"))
 
@@ -117,6 +127,11 @@ class Hub:
                 if not conns:
                     del self._by_network[conn.network_id]
 
+    def stop(self) -> None:
+        """End the background thread and close every socket (tests; an app being torn down)."""
+        self._stopped.set()
+        self.close_all(1001, "Going away")
+
     def close_all(self, code: int = 1012, reason: str = "Server restarting") -> None:
         """A web process stopping: every socket closes now with a code the apps reconnect on,
         instead of being cut when the process exits."""
@@ -125,10 +140,10 @@ class Hub:
         for conn in conns:
             conn.close(code, reason)
 
-    def holds(self, network_id: uuid.UUID, client_id: str) -> bool:
+    def holds(self, network_id: uuid.UUID, client_pk: uuid.UUID) -> bool:
         """Whether another socket of this process still holds the client."""
         with self._lock:
-            return any(c.client_id == client_id for c in self._by_network.get(network_id, ()))
+            return any(c.client_pk == client_pk for c in self._by_network.get(network_id, ()))
 
     def count(self) -> int:
         with self._lock:
@@ -176,9 +191,16 @@ class Hub:
         read_back = ReadBack(self)
         next_confirm = time.monotonic() + CONFIRM_EVERY_S
         poll_s = self.app.config["MIRA_REALTIME_POLL_S"]
-        next_poll = time.monotonic() + poll_s
+        next_poll = time.monotonic()  # the first look sets where the read-back starts
         pause, resubscribe_at = 1.0, 0.0
-        while True:
+        while not self._stopped.is_set():
+            now = time.monotonic()
+            if now >= next_poll:
+                next_poll = now + poll_s
+                self._guarded(read_back.run)
+            if now >= next_confirm:
+                next_confirm = now + CONFIRM_EVERY_S
+                self._guarded(self._confirm_clients)
             try:
                 if self.app.config.get("REDIS_URL") and time.monotonic() >= resubscribe_at:
                     if pubsub is None:
@@ -194,13 +216,7 @@ class Hub:
                 pubsub = self._close(pubsub)
                 resubscribe_at = time.monotonic() + pause
                 pause = min(pause * 2, 30.0)
-            now = time.monotonic()
-            if now >= next_poll:
-                next_poll = now + poll_s
-                self._guarded(read_back.run)
-            if now >= next_confirm:
-                next_confirm = now + CONFIRM_EVERY_S
-                self._guarded(self._confirm_clients)
+        self._close(pubsub)
 
     def _subscribe(self):
         from redis import Redis
@@ -244,7 +260,7 @@ class Hub:
         from mira.service.services import confirm_sockets
 
         with self._lock:
-            held = {(c.network_id, c.client_id) for cs in self._by_network.values() for c in cs}
+            held = {c.client_pk for cs in self._by_network.values() for c in cs if c.client_pk}
         if held:
             confirm_sockets(sorted(held, key=str))
 

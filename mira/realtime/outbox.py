@@ -17,6 +17,7 @@ log = logging.getLogger("mira.realtime")
 
 _STAGED = "mira_outbox_staged"
 _FLUSHED = "mira_outbox_flushed"
+_AFTER_RESPONSE = "mira.publish_after_response"  # per request, in its WSGI environ
 
 
 def stage(session, event) -> None:
@@ -58,12 +59,44 @@ def _after_commit(session) -> None:
 
     if not has_app_context():
         return
+    app = current_app._get_current_object()
+    if not _publish_after_response(app, flushed):
+        _publish(app, flushed)
+
+
+def _publish(app, events: list[dict[str, Any]]) -> None:
     try:
         from mira.realtime.hub import hub_for
 
-        hub_for(current_app._get_current_object()).publish(flushed)
+        hub_for(app).publish(events)
     except Exception:  # never fail the committed change; hubs read the outbox back
-        log.warning("publishing %d events failed", len(flushed), exc_info=True)
+        log.warning("publishing %d events failed", len(events), exc_info=True)
+
+
+def _publish_after_response(app, events: list[dict[str, Any]]) -> bool:
+    """In a request, publish once its response has gone out: an app that changed something
+    hears of it after its own request returned (the apps start waiting for `service_status`
+    only once their PATCH answered). False where there is no response to wait for."""
+    from flask import after_this_request, has_request_context, request
+
+    if not has_request_context() or request.headers.get("Upgrade", "").lower() == "websocket":
+        return False
+    waiting = request.environ.get(_AFTER_RESPONSE)
+    if waiting is not None:
+        waiting.extend(events)
+        return True
+    waiting = request.environ[_AFTER_RESPONSE] = list(events)
+
+    def when_sent(response):
+        response.call_on_close(lambda: _publish(app, waiting))
+        return response
+
+    try:
+        after_this_request(when_sent)
+    except (AssertionError, RuntimeError):  # the response is already being made
+        del request.environ[_AFTER_RESPONSE]
+        return False
+    return True
 
 
 def _after_rollback(session) -> None:

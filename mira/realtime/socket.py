@@ -99,6 +99,14 @@ def _last_event_id() -> int | None:
     return None
 
 
+def _newest_event_id(network_id: uuid.UUID) -> int:
+    from mira.events.models import Event
+    from mira.extensions import db
+
+    newest = db.select(db.func.max(Event.id)).where(Event.network_id == network_id)
+    return db.session.scalar(newest) or 0
+
+
 def _missed_events(network_id: uuid.UUID, after: int) -> list[dict[str, Any]]:
     from mira.events.models import Event
     from mira.extensions import db
@@ -116,13 +124,15 @@ def _missed_events(network_id: uuid.UUID, after: int) -> list[dict[str, Any]]:
 class Session:
     """One socket's conversation with its client, run on the request's own thread."""
 
-    def __init__(self, ws, scope, client_id: str):
+    def __init__(self, ws, scope, client, after_id: int):
         cfg = current_app.config
         self.ws = ws
         self.secret = cfg["SECRET_KEY"]
         self.token_s = cfg["MIRA_SESSION_TOKEN_S"]
-        self.session = sessions.Session(scope.network_id, client_id, sessions.new_session_id())
-        self.conn = Connection(ws.event, scope.network_id, client_id)
+        self.session = sessions.Session(
+            scope.network_id, client.client_id, sessions.new_session_id()
+        )
+        self.conn = Connection(ws.event, scope.network_id, client.id, after_id)
         self.last_sent = 0.0
         self.renew_at = 0.0
         self.allowance = float(FRAME_BURST)
@@ -238,22 +248,24 @@ def _serve(ws, network_id: str | None = None) -> None:
         _close(ws, 1013, "Server full: try again later")
         return
     client_id = _client_id()
-    clients.attach_socket(scope.network_id, client_id, request.remote_addr)
+    client = clients.attach_socket(scope.network_id, client_id, request.remote_addr)
     enabled = bool(scope.network.service_enabled)
-    session = Session(ws, scope, client_id)
+    missed_after = _last_event_id()
+    after_id = missed_after if missed_after is not None else _newest_event_id(scope.network_id)
+    session = Session(ws, scope, client, after_id)
     # Nothing below holds a database connection while the socket is open.
     db.session.remove()
     hub.add(session.conn)
     log.info("socket opened", extra={"network_id": str(scope.network_id), "client": client_id})
     try:
-        session.run(enabled, _last_event_id())
+        session.run(enabled, missed_after)
     except ConnectionClosed:
         pass
     finally:
         hub.remove(session.conn)
         try:
-            if not hub.holds(scope.network_id, client_id):
-                clients.release_socket(scope.network_id, client_id)
+            if not hub.holds(scope.network_id, session.conn.client_pk):
+                clients.release_socket(session.conn.client_pk)
         except Exception:
             log.warning("releasing client %s failed", client_id, exc_info=True)
         finally:

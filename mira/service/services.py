@@ -244,33 +244,22 @@ def attach_socket(network_id: uuid.UUID, client_id: str, ip: str | None) -> Clie
     return client
 
 
-def release_socket(network_id: uuid.UUID, client_id: str) -> None:
-    """The socket closed. The client stays for the grace period (a reconnect keeps it); another
-    socket of the same client marks it held again at its next heartbeat."""
-    db.session.execute(
-        db.update(Client)
-        .where(
-            Client.network_id == network_id,
-            Client.client_id == client_id,
-            Client.socket_seen_at.is_not(None),
-        )
-        .values(released_at=utcnow())
-    )
+def release_socket(client_pk: uuid.UUID) -> None:
+    """The client's last socket closed: its name is free at once, and the client goes after the
+    grace period unless a socket comes back. By row, not by name: an app that renamed its
+    client and then dropped the socket (the Mira apps do) releases the renamed one."""
+    db.session.execute(db.update(Client).where(Client.id == client_pk).values(released_at=utcnow()))
     db.session.commit()
 
 
-def confirm_sockets(held: list[tuple[uuid.UUID, str]]) -> None:
-    """One statement per network: these clients are still held by open sockets."""
+def confirm_sockets(held: list[uuid.UUID]) -> None:
+    """One statement: these clients (rows) are still held by open sockets."""
     now = utcnow()
-    by_network: dict[uuid.UUID, list[str]] = {}
-    for network_id, client_id in held:
-        by_network.setdefault(network_id, []).append(client_id)
-    for network_id, client_ids in by_network.items():
-        db.session.execute(
-            db.update(Client)
-            .where(Client.network_id == network_id, Client.client_id.in_(client_ids))
-            .values(socket_seen_at=now, last_seen=now, released_at=None)
-        )
+    db.session.execute(
+        db.update(Client)
+        .where(Client.id.in_(held))
+        .values(socket_seen_at=now, last_seen=now, released_at=None)
+    )
     db.session.commit()
 
 

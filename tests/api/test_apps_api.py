@@ -276,3 +276,23 @@ def test_rest_clients_expire_after_the_ttl(client, app, alice, device_key):
     _age(alice.network_id, "stale", last_seen=app.config["MIRA_CLIENT_TTL_S"] + 1)
     assert expire_clients() == 1
     assert client.get("/api/v1/service/clients", headers=alice.headers).json == ["fresh"]
+
+
+def test_uploading_keeps_a_client_whose_socket_closed(client, live, app, alice):
+    """An app that dropped its socket but keeps uploading is alive: its client is held by the
+    uploads from then on, not deleted with the socket."""
+    from mira.service.services import expire_clients
+
+    socket = Socket(live, token=alice.access_token, client_id="renamed-app")
+    socket.wait_for("service_status")
+    socket.close()
+    deadline = utcnow() + timedelta(seconds=5)
+    while _client_row(alice.network_id, "renamed-app").released_at is None:
+        assert utcnow() < deadline
+        db.session.rollback()
+    assert upload(client, "/api/v1", alice.headers, "renamed-app").status_code == 204
+    db.session.rollback()
+    row = _client_row(alice.network_id, "renamed-app")
+    assert row.released_at is None and row.socket_seen_at is None
+    _age(alice.network_id, "renamed-app", last_seen=app.config["MIRA_CLIENT_GRACE_S"] + 60)
+    assert expire_clients() == 0

@@ -350,3 +350,60 @@ def test_a_stopping_process_closes_its_sockets_with_a_code_the_apps_reconnect_on
     socket.wait_for("service_status")
     hub_for(app).close_all()
     assert socket.closed_with()[0] == 1012
+
+
+def test_an_app_hears_of_its_own_change_after_its_request_answered(app, live, alice):
+    """The apps start waiting for `service_status` once their PATCH answered: the event goes
+    out after the response, never before it."""
+    socket = open_socket(live, alice, client_id="desk")
+    socket.wait_for("service_status")
+    raw = app.test_client()  # a response left open: not yet fully sent
+    response = raw.patch("/api/v1/service/network/enable", headers=alice.headers, buffered=False)
+    assert response.status_code == 200
+    socket.send({"type": "ping"})
+    socket.wait_for("pong")
+    assert not [m for m in socket.seen if m.get("type") == "service.status"]
+    response.close()
+    assert socket.wait_for("service_status")["type"] == "service.status"
+    socket.close()
+
+
+def test_a_new_socket_gets_no_replay_of_what_happened_before_it(
+    client, live, app, alice, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MIRA_REALTIME_POLL_S", 0.2)
+    for text in ("before one", "before two"):
+        client.post("/api/v1/interactions", json={"text": text}, headers=alice.headers)
+    client.patch("/api/v1/service/network/disable", headers=alice.headers)
+    socket = open_socket(live, alice, client_id="late-comer")
+    assert socket.wait_for("service_status") == {"event": "service_status", "enabled": False}
+    time.sleep(1.5)  # several read-backs of the table
+    socket.send({"type": "ping"})
+    socket.wait_for("pong")
+    assert [m["event"] for m in socket.seen] == ["session_ready", "service_status", "pong"]
+    socket.close()
+
+
+def test_renaming_then_dropping_the_socket_frees_the_new_name(client, live, alice):
+    """The website renames its client, then closes its socket and never deregisters: after a
+    sign-out and sign-in its stored (new) name must not answer 409."""
+    body = {"client_id": "web-client", "metadata": {}}
+    assert (
+        client.post("/api/v1/service/clients", json=body, headers=alice.headers).status_code == 201
+    )
+    socket = open_socket(live, alice, client_id="web-client")
+    socket.wait_for("service_status")
+    renamed = client.patch(
+        "/api/v1/service/clients/web-client/rename",
+        json={"new_client_id": "trial-browser"},
+        headers=alice.headers,
+    )
+    assert renamed.status_code == 200
+    socket.close()
+    body = {"client_id": "trial-browser", "metadata": {}}
+    deadline = time.monotonic() + 5
+    while (
+        again := client.post("/api/v1/service/clients", json=body, headers=alice.headers)
+    ).status_code != 201:
+        assert again.status_code == 409 and time.monotonic() < deadline, again.json
+        time.sleep(0.05)

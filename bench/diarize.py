@@ -1,4 +1,4 @@
-"""Diarization on synthetic conversations made of the shared LibriSpeech speakers.
+"""Diarization on synthetic conversations made of the LibriSpeech speakers of tests/data.
 
 Each conversation is one upload: 2–3 speakers taking 4–8 turns (one utterance each, never the
 same speaker twice in a row), separated by 0.3–1.0 s pauses, over a faint constant noise floor
@@ -39,7 +39,7 @@ from mira.audio.embedding import encoder  # noqa: E402
 from mira.audio.speakers import aggregate  # noqa: E402
 from mira.audio.vad import find_speech  # noqa: E402
 
-DATA = PROJECT_ROOT.parent / "shared" / "data" / "librispeech-test-other"
+DATA = PROJECT_ROOT / "tests" / "data" / "librispeech-test-other"
 PROFILE_UTTERANCES = 3
 COLLAR_S = 0.25
 FRAME_S = 0.01

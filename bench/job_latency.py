@@ -3,7 +3,7 @@
 Starts gunicorn (`gunicorn.conf.py`) and ONE `flask mira worker` on a fresh PostgreSQL
 database and Redis, with the offline engines (Whisper tiny.en, offline assistant). Each round
 uploads one utterance and long-polls `GET /events` until the interaction's event arrives:
-5.0 s cuts of the shared LibriSpeech files, and flite-spoken commands ("Mira, remind me …").
+5.0 s cuts of the LibriSpeech files (tests/data), and flite-spoken commands ("Mira, remind me …").
 Sequential, so the worker handles one job at a time, as a household's worker would.
 
 Printed: median / p90 latency from the start of the upload to the event, the median time to

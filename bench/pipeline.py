@@ -1,8 +1,8 @@
 """Audio pipeline throughput in one process: decode + quality + denoise + VAD.
 
-Runs the worker's signal stages (no database, no queue) over the 100 shared LibriSpeech files,
-reading the file bytes once up front so disk I/O is not measured. Warm-up first (imports,
-first calls), then the median of several runs. A reference is measured in the same run:
+Runs the worker's signal stages (no database, no queue) over the 100 LibriSpeech files of
+tests/data, reading the file bytes once up front so disk I/O is not measured. Warm-up first
+(imports, first calls), then the median of several runs. A reference is measured in the same run:
 plain `soundfile.read` of the same bytes (the floor any decoder pays), and the ratio is
 printed. Target: >= 100x real time with the default denoise mode ("highpass").
 
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DATA = PROJECT_ROOT / ".." / "shared" / "data" / "librispeech-test-other"
+DATA = PROJECT_ROOT / "tests" / "data" / "librispeech-test-other"
 TARGET_X = 100.0
 STAGES = ("decode", "quality", "denoise", "vad")
 

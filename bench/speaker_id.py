@@ -1,4 +1,4 @@
-"""Speaker identification on the shared LibriSpeech speakers (10 speakers × 10 utterances).
+"""Speaker identification on the LibriSpeech speakers of tests/data (10 speakers × 10 utterances).
 
 Every rotation of which 5 speakers are enrolled (3 utterances each) and which 5 are strangers
 (C(10,5) = 252). Two set-ups, measured in the same run:
@@ -34,7 +34,7 @@ from mira.audio.embedding import encoder  # noqa: E402
 from mira.audio.speakers import DEFAULT_THRESHOLD, MAX_SAMPLES, aggregate, identify  # noqa: E402
 from mira.audio.vad import find_speech  # noqa: E402
 
-DATA = PROJECT_ROOT.parent / "shared" / "data" / "librispeech-test-other"
+DATA = PROJECT_ROOT / "tests" / "data" / "librispeech-test-other"
 RAW_THRESHOLD = 0.80
 
 

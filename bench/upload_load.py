@@ -4,8 +4,8 @@ Creates its own PostgreSQL database and RQ queue name, migrates, provisions a us
 device key with the `flask mira` CLI, registers one client id per load client, starts gunicorn
 (`gunicorn.conf.py`) and `flask mira worker` processes, then drives
 `POST /api/v1/{network}/interactions/register` (multipart: a 3 s 16 kHz mono s16 WAV cut from the
-shared LibriSpeech files, made in memory) from a separate load-generator process (one keep-alive
-http.client connection per client thread).
+LibriSpeech files in tests/data, made in memory) from a separate load-generator process (one
+keep-alive http.client connection per client thread).
 
 Every upload carries chunk_start_ms/chunk_end_ms. Each upload has its own slot (its own time
 interval), so no two are duplicates, except in every 10th round, where clients upload in groups
@@ -60,7 +60,7 @@ from common import (
     wait_healthy,
 )
 
-DATA = PROJECT_ROOT / ".." / "shared" / "data" / "librispeech-test-other"
+DATA = PROJECT_ROOT / "tests" / "data" / "librispeech-test-other"
 SR = 16_000
 CLIP_S = 3.0
 SLOT_MS = 5_000  # each slot is a distinct 3 s interval, 2 s apart from the next

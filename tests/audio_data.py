@@ -1,4 +1,5 @@
-"""Real audio for tests: the shared LibriSpeech files, and encoders for every upload format."""
+"""Real audio for tests: LibriSpeech utterances (tests/data), and encoders for every upload
+format."""
 
 from __future__ import annotations
 
@@ -12,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-LIBRISPEECH = SHARED / "data" / "librispeech-test-other"
+# Vendored with the repository (CC BY 4.0, see tests/data/README.md): a fresh clone tests alone.
+LIBRISPEECH = Path(__file__).resolve().parent / "data" / "librispeech-test-other"
 SR = 16_000
 
 
 def speech_files() -> list[Path]:
     files = sorted(LIBRISPEECH.glob("*/*.flac"))
     if not files:
-        pytest.fail(f"The shared LibriSpeech files are missing under {LIBRISPEECH}")
+        pytest.fail(f"The LibriSpeech test files are missing under {LIBRISPEECH}")
     return files
 
 

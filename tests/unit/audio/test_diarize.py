@@ -1,4 +1,4 @@
-"""Diarization on conversations built from the shared LibriSpeech speakers."""
+"""Diarization on conversations built from the LibriSpeech speakers of tests/data."""
 
 from __future__ import annotations
 

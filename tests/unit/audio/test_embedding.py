@@ -1,4 +1,4 @@
-"""Voice embeddings on the shared LibriSpeech speakers."""
+"""Voice embeddings on the LibriSpeech speakers of tests/data."""
 
 from __future__ import annotations
 

@@ -7,6 +7,9 @@ processes (gunicorn from `gunicorn.conf.py`, `flask mira worker`) and real WebSo
   (`POST /api/v1/interactions/register` → 204) and times the `interaction` event on the socket.
   Reference in the same run: the same event followed by long-poll (`GET /events?wait=`).
   Target: median <= 1.5 s, p95 <= 3 s (offline engines, one RQ worker).
+- `voice`: spoken commands (flite) posted to `POST /api/v1/actions/voice`; the time from the
+  end of the upload to the first Server-Sent Event and to `done`. Targets: medians <= 1.2 s and
+  <= 3 s (offline engines, one RQ worker).
 - `fanout`: gunicorn A (2 workers) and gunicorn B (another host, 1 worker); sockets on both;
   each round switches the service on through A (`PATCH /service/network/enable`) and times the
   `service_status` on every socket from the moment the request was sent. B's sockets are held by
@@ -249,6 +252,67 @@ def part_latency(rounds: int) -> None:
         dep.close()
 
 
+# --------------------------------------------------------------------------- voice commands
+
+COMMANDS = [
+    "Remind me to call mom at five.",
+    "What time is it?",
+    "Add batteries to my shopping list.",
+    "Schedule a dentist appointment tomorrow at three.",
+]
+
+
+def part_voice(rounds: int) -> None:
+    from tests.audio_data import flite_speech, wav_bytes
+
+    dep = Deployment("voice")
+    try:
+        port = dep.web("web", 2)
+        dep.worker()
+        token = dep.token(port)
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"http://{HOST}:{port}/api/v1"
+        requests.post(f"{base}/service/client/register/app", headers=headers, timeout=10)
+        spoken = [wav_bytes(flite_speech(text)) for text in COMMANDS]
+        durations = [len(s) / 32_000 for s in spoken]  # s16 mono 16 kHz, header aside
+        first, done, errors = [], [], 0
+        for n in range(rounds + 1):
+            data = spoken[n % len(spoken)]
+            started = time.perf_counter()
+            first_at = done_at = None
+            with requests.post(
+                f"{base}/actions/voice",
+                headers=headers,
+                files={"audio": ("audio.wav", io.BytesIO(data), "audio/wav")},
+                data={"client_id": "app"},
+                stream=True,
+                timeout=60,
+            ) as answer:
+                for line in answer.iter_lines(decode_unicode=True):
+                    if not line or not line.startswith("data:"):
+                        continue
+                    now = time.perf_counter()
+                    first_at = first_at or now
+                    event = json.loads(line[5:])
+                    errors += event["type"] == "error"
+                    if event["type"] == "done":
+                        done_at = now
+            if n == 0:
+                continue  # warm-up
+            first.append(first_at - started)
+            done.append(done_at - started)
+        print(
+            f"\n{rounds} spoken commands ({min(durations):.1f}–{max(durations):.1f} s of flite "
+            f"speech), one RQ worker, errors: {errors}"
+        )
+        print(f"upload end → first SSE event: {figures(first)}")
+        print(f"upload end → done: {figures(done)}")
+        ok = statistics.median(first) <= 1.2 and statistics.median(done) <= 3.0
+        print(f"target first median <= 1.2 s, done median <= 3 s: {'PASS' if ok else 'MISS'}")
+    finally:
+        dep.close()
+
+
 # --------------------------------------------------------------------------- fanout
 
 
@@ -422,7 +486,9 @@ def main() -> None:
         hold_sockets(int(sys.argv[2]), sys.argv[3], sys.argv[4])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["latency", "fanout", "idle", "all"], default="all")
+    parser.add_argument(
+        "--part", choices=["latency", "voice", "fanout", "idle", "all"], default="all"
+    )
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--commits", type=int, default=200)
     parser.add_argument("--per-host", type=int, default=10)
@@ -436,6 +502,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.part in ("latency", "all"):
         part_latency(args.rounds)
+    if args.part in ("voice", "all"):
+        part_voice(args.rounds)
     if args.part in ("fanout", "all"):
         part_fanout(args.commits, args.per_host)
     if args.part in ("idle", "all"):

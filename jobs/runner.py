@@ -16,6 +16,7 @@ HANDLERS: dict[str, str] = {
     "analyze": "jobs.analyze_audio.run",
     "enroll": "jobs.enroll_voice.run",
     "inference": "jobs.extract_actions.run",
+    "voice": "jobs.voice_command.run",
 }
 
 

@@ -185,6 +185,8 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_REALTIME_MAX_SOCKETS": _env_int("MIRA_REALTIME_MAX_SOCKETS", 500),
         # flask-sock: WebSocket pings find dead peers; the apps only ever send tiny frames.
         "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 4096},
+        # Voice commands: how long an answer may keep silent before the stream gives up.
+        "MIRA_VOICE_TIMEOUT_S": _env_float("MIRA_VOICE_TIMEOUT_S", 30.0),
         # Reminders: how often due actions are looked for, and when a firing counts as late.
         "MIRA_REMINDER_POLL_S": _env_float("MIRA_REMINDER_POLL_S", 2.0),
         "MIRA_REMINDER_LATE_S": _env_float("MIRA_REMINDER_LATE_S", 60.0),

@@ -9,7 +9,9 @@ from mira.actions.schemas import (
 )
 from mira.apps_api import for_apps, json_response
 from mira.auth.scope import network_blueprint, parse_uuid, scope
+from mira.interactions.upload_views import VOICE_DOC, voice_command_response
 from mira.schemas import TOTAL_COUNT_HEADER, page_headers
+from mira.streams.schemas import UploadQuerySchema
 
 blp = network_blueprint("actions", __name__, "Reminders, events, messages and tasks")
 
@@ -37,6 +39,22 @@ class Actions(MethodView):
         """Actions, newest first; filter by `status` or `action_type`."""
         items, total = services.list_actions(scope().network_id, **query)
         return _for_caller(items, many=True, headers=page_headers(total))
+
+
+@blp.route("/voice")
+class VoiceCommand(MethodView):
+    @blp.doc(**VOICE_DOC)
+    @blp.arguments(UploadQuerySchema, location="query")
+    def post(self, query):
+        """A spoken command, answered as it is worked out (Server-Sent Events).
+
+        Multipart `audio` (a WAV, as for uploads), `client_id`, optional `session_token`. The
+        stream says `transcript`, then `tool_call`/`tool_result` for each thing Mira does
+        (reminders, events and tasks are created; what Mira cannot do answers `ok: false`),
+        the reply as `token`s, and `done` last (`error` before it when something failed). The
+        command is filed as a `command` interaction; its actions reach the sockets.
+        """
+        return voice_command_response(query)
 
 
 @blp.route("/<action_id>")

@@ -121,11 +121,13 @@ def _confirmation(action: ExtractedAction, now: datetime) -> str:
         return f'OK, I\'ve added "{for_listener(details["description"])}" to your tasks{due}.'
     name = for_listener(details["name"])
     message = details.get("details") or ""  # the words to send stay as they were said
+    # Mira sends nothing itself: it says so, and keeps the contact as an action to follow up.
     if details["method"] == "call":
-        return f"OK, I'll call {name}{when}."
+        return f"I can't place calls, so I've noted it for you: call {name}{when}."
     verb = "email" if details["method"] == "email" else "message"
     said = f': "{message}"' if message else ""
-    return f"OK, I'll {verb} {name}{when}{said}."
+    cannot = "send e-mail" if verb == "email" else "send messages"
+    return f"I can't {cannot} myself, so I've noted it for you: {verb} {name}{when}{said}."
 
 
 def _status_text(status: Mapping[str, Any] | None) -> str:
@@ -204,5 +206,5 @@ def answer_command(
     return CommandResult(
         "unknown",
         "Sorry, I can't help with that yet. I can tell the time, set reminders, "
-        "schedule events, add tasks and send messages.",
+        "schedule events, add tasks and note messages for you to send.",
     )

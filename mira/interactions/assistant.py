@@ -58,7 +58,9 @@ def network_status(network: Network) -> dict[str, Any]:
     }
 
 
-def react(interaction: Interaction, on_request: bool = False) -> list[Action]:
+def react(
+    interaction: Interaction, on_request: bool = False, command: str | None = None
+) -> list[Action]:
     """Answer a command or extract commitments and refresh the conversation summary. Commits.
 
     The assistant thinks first, holding no lock (it may wait seconds for Gemini); what it
@@ -77,7 +79,8 @@ def react(interaction: Interaction, on_request: bool = False) -> list[Action]:
     now = interaction.timestamp.astimezone(network_settings.timezone(network.settings))
     answer = found = summary = None
     if interaction.interaction_type == "command":
-        command = command_in(interaction.text, network) or ""
+        # A voice command names its command itself: the app decided it was one.
+        command = command if command is not None else command_in(interaction.text, network) or ""
         answer = brain.answer_command(command, now, network_status(network))
     elif interaction.text:
         context = []

@@ -120,3 +120,52 @@ def upload_response(query: dict, client_id: str | None = None):
             response.status_code = 200
             return response
     return jobs.accepted(job)
+
+
+VOICE_DOC = {
+    "requestBody": UPLOAD_DOC["requestBody"],
+    "responses": {
+        "200": {
+            "description": "Server-Sent Events: `data:` lines, one JSON object each, of type "
+            "`transcript`, `token`, `tool_call`, `tool_result`, `error`, and `done` last",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+}
+
+
+@upload_rate_limit
+def voice_command_response(query: dict):
+    """Store the spoken command, start its job and relay what the job says as Server-Sent
+    Events. On Lambda (no streaming through API Gateway) the job runs in this request and the
+    same events come in one response."""
+    import json
+
+    from flask import Response, stream_with_context
+
+    from mira.realtime import streams
+
+    client_id, data, fields = read_upload(query, None)
+    session_token = fields.pop("session_token", None) or query.get("session_token")
+    if session_token:
+        uploads.check_session_token(scope().network, client_id, session_token, request.remote_addr)
+    app = current_app._get_current_object()
+    in_request = app.config["MIRA_QUEUE"] == "zappa"
+    job = uploads.accept(
+        scope().network, client_id, data, kind="voice", dispatch=not in_request, **fields
+    )
+    job_id = str(job.id)
+    if in_request:
+        from jobs.runner import run_job
+
+        run_job(job_id)
+
+    def relay():
+        for event in streams.follow(app, job_id, app.config["MIRA_VOICE_TIMEOUT_S"]):
+            yield f"data: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+    return Response(
+        stream_with_context(relay()),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -119,8 +119,12 @@ def accept(
     chunk_start_ms: int | None = None,
     chunk_end_ms: int | None = None,
     metadata: dict[str, Any] | None = None,
+    kind: str = "analyze",
+    dispatch: bool = True,
 ) -> Job:
-    """Store the upload and commit its job before answering; then hand the job to the queue."""
+    """Store the upload and commit its job before answering; then hand the job to the queue
+    (unless the caller runs it itself). `analyze` jobs take part in duplicate arbitration; a
+    `voice` command is one client's request and does not."""
     if not network.service_enabled:
         raise MiraError(503, "The service is disabled for this network", "SERVICE_DISABLED")
     client = get_client(network.id, client_id)
@@ -154,11 +158,12 @@ def accept(
     }
     return jobs.create(
         network.id,
-        "analyze",
+        kind,
         payload,
         client_id=client.client_id,
         job_id=job_id,
-        dedup=(start_ms, end_ms),
+        dedup=(start_ms, end_ms) if kind == "analyze" else None,
+        dispatch=dispatch,
     )
 
 

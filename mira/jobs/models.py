@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mira.extensions import db
 from mira.types import JSONType, UTCDateTime, created_at_column, uuid_pk
 
-JOB_KINDS = ("analyze", "enroll", "inference")
+JOB_KINDS = ("analyze", "enroll", "inference", "voice")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "superseded")
 JOB_STAGES = (
     "decode",

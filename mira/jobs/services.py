@@ -58,8 +58,11 @@ def create(
     client_id: str | None = None,
     job_id: uuid.UUID | None = None,
     dedup: tuple[int, int] | None = None,
+    dispatch: bool = True,
 ) -> Job:
-    """Commit the job row, then dispatch it: the database record exists before any message."""
+    """Commit the job row, then dispatch it: the database record exists before any message.
+    Without `dispatch` the caller runs it (a voice command on Lambda, answered in its request);
+    the sweeper would send it if it stayed queued."""
     job = Job(
         id=job_id or uuid.uuid4(),
         dedup_start_ms=dedup[0] if dedup else None,
@@ -77,7 +80,8 @@ def create(
     db.session.flush()
     events.record(network_id, "job.updated", event_data(job))
     db.session.commit()
-    _dispatch_or_leave_for_sweeper(job)
+    if dispatch:
+        _dispatch_or_leave_for_sweeper(job)
     return job
 
 

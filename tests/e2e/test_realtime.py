@@ -214,6 +214,32 @@ def test_dadei_session_registers_by_socket_and_uploads_with_its_session(stack):
         timeout=10,
     ).json()
     assert [i["id"] for i in bootstrap] == [interaction["id"]]
+
+    # A spoken command (the app heard its own name first) answered as Server-Sent Events.
+    command = wav_bytes(flite_speech("Remind me to call mom at five."))
+    started = time.monotonic()
+    first_at, events = None, []
+    with requests.post(
+        f"{host}/api/v1/actions/voice",
+        headers=headers,
+        files={"audio": ("audio.wav", io.BytesIO(command), "audio/wav")},
+        data={"client_id": ready["client_id"], "session_token": ready["session_token"]},
+        stream=True,
+        timeout=60,
+    ) as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        for line in answer.iter_lines(decode_unicode=True):
+            if line and line.startswith("data:"):
+                first_at = first_at or time.monotonic() - started
+                events.append(json.loads(line[5:]))
+    types = [e["type"] for e in events]
+    assert types[0] == "transcript" and types[-1] == "done" and "error" not in types, events
+    assert {"tool": "create_reminder", "ok": True}.items() <= next(
+        e for e in events if e["type"] == "tool_result"
+    ).items()
+    assert first_at <= 2.0, first_at
+    assert socket.wait_for("action", 10)["data"]["action_type"] == "remind"
     socket.close()
 
 

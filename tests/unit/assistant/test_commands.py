@@ -86,7 +86,10 @@ def test_a_message_keeps_the_words_to_send():
     result = answer_command("text John that I'm late", NOW)
     assert result.intent == "contact"
     assert result.actions[0].details == {"name": "John", "method": "message", "details": "I'm late"}
-    assert result.response == "OK, I'll message John: \"I'm late\"."
+    # Mira sends nothing itself, and says so instead of promising it.
+    assert result.response == (
+        "I can't send messages myself, so I've noted it for you: message John: \"I'm late\"."
+    )
 
 
 def test_a_message_without_words_asks_what_to_say():

@@ -1,0 +1,207 @@
+"""Voice commands: a spoken command answered while it is worked out.
+
+The app (dadei) already decided the utterance is meant for the assistant and posts it to
+`POST {prefix}/actions/voice`. The `voice` job decodes it, finds the speech, transcribes it,
+files it as a `command` interaction of its conversation, lets the assistant answer (creating
+reminders, events and tasks with Mira's own services) and says each step on the job's stream
+(mira.realtime.streams), which the request relays as Server-Sent Events:
+`transcript`, then `tool_call`/`tool_result` for each thing done, the reply as `token`s, and
+always `done` last (`error` before it when something failed). A voice command fails once,
+without retries: the person asking has moved on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+from flask import current_app
+
+from mira.extensions import db
+from mira.interactions.models import Interaction
+from mira.jobs import services as jobs
+from mira.locks import network_lock
+from mira.networks.models import Network
+from mira.realtime import streams
+from mira.storage import BlobNotFound, blob_store
+
+log = logging.getLogger("mira.voice")
+
+# What each action a command creates is, as the apps' tools. Contacts are kept as actions to
+# follow up: Mira sends nothing itself, so their tools answer ok: false.
+TOOLS = {"remind": "create_reminder", "schedule": "create_calendar_event", "task": "create_task"}
+CONTACT_TOOLS = {
+    "email": ("send_email", "Mira has no e-mail sender; kept as an action to follow up"),
+    "message": ("send_message", "Mira cannot send messages; kept as an action to follow up"),
+    "call": ("place_call", "Mira cannot place calls; kept as an action to follow up"),
+}
+INTENT_TOOLS = {"time": "get_current_time", "stop_listening": "stop_listening"}
+_LEADING_WORD = re.compile(r"^\s*[\w'-]+[\s,.!?]+", re.UNICODE)
+
+
+def run_voice_command(job) -> dict[str, Any]:
+    app = current_app._get_current_object()
+
+    def say(event: dict[str, Any]) -> None:
+        streams.emit(app, str(job.id), event)
+
+    try:
+        result = _answer(job, say)
+    except jobs.JobFailure as exc:
+        say({"type": "error", "message": str(exc)})
+        say({"type": "done"})
+        raise
+    except Exception as exc:
+        log.exception("voice command %s failed", job.id)
+        say({"type": "error", "message": "Something went wrong answering that"})
+        say({"type": "done"})
+        db.session.rollback()
+        raise jobs.JobFailure("The voice command failed", "VOICE_COMMAND_FAILED") from exc
+    say({"type": "done"})
+    return result
+
+
+def _answer(job, say) -> dict[str, Any]:
+    from mira.audio.decode import AudioError, decode
+    from mira.audio.denoise import denoise
+    from mira.audio.vad import find_speech
+    from mira.interactions.analysis import _transcribe
+    from mira.networks.settings import wake_words
+
+    cfg = current_app.config
+    payload = job.payload or {}
+    jobs.set_stage(job, "decode", 0.1)
+    try:
+        data = blob_store().get(payload["audio_key"])
+    except (BlobNotFound, KeyError) as exc:
+        raise jobs.JobFailure("The stored audio is missing", "AUDIO_MISSING") from exc
+    try:
+        decoded = decode(data, max_seconds=cfg["MIRA_MAX_AUDIO_SECONDS"])
+    except AudioError as exc:
+        raise jobs.JobFailure(str(exc), exc.code) from exc
+    clean = denoise(decoded.samples, cfg["MIRA_DENOISE"])
+    speech = find_speech(clean, cfg["MIRA_VAD_AGGRESSIVENESS"])
+    if not speech.has_speech:
+        raise jobs.JobFailure("I heard no speech", "NO_SPEECH")
+    network = db.session.get(Network, job.network_id)
+    jobs.set_stage(job, "transcribe", 0.5)
+    start_s, end_s = speech.segments[0].start_s, speech.segments[-1].end_s
+    transcript = _transcribe(clean, start_s, end_s, wake_words(network.settings))
+    text = (transcript.text if transcript is not None else None) or None
+    if not text:
+        raise jobs.JobFailure("I could not make out any words", "NO_WORDS")
+    say({"type": "transcript", "text": text})
+
+    jobs.set_stage(job, "assistant", 0.8)
+    interaction = _file_command(job, network, text, transcript, decoded.duration_s, start_s, end_s)
+    command = _command_of(text, network)
+    from mira.interactions.assistant import react
+
+    created = react(interaction, command=command)
+    meta = interaction.meta or {}
+    for event in _tool_events((meta.get("assistant") or {}).get("intent"), created):
+        say(event)
+    response = meta.get("response") or ""
+    words = response.split(" ")
+    for i, word in enumerate(words):
+        say({"type": "token", "text": word if i == len(words) - 1 else word + " "})
+    jobs.set_stage(job, "done", 1.0)
+    return {
+        "interaction_ids": [str(interaction.id)],
+        "action_ids": [str(a.id) for a in created],
+        "transcript": text,
+        "response": response,
+    }
+
+
+def _command_of(text: str, network: Network) -> str:
+    """The command in the utterance: after Mira's wake word when it is there; else the app's
+    own name for the assistant ("Dadei, …") is dropped when the offline rules understand the
+    rest better."""
+    from mira.assistant.brain import assistant
+    from mira.interactions.assistant import command_in
+
+    found = command_in(text, network)
+    if found is not None:
+        return found
+    brain = assistant(current_app.config)
+    if brain.engine != "offline":
+        return text  # Gemini reads a vocative as one
+    from datetime import UTC, datetime
+
+    from mira.assistant.commands import answer_command
+
+    now = datetime.now(UTC)
+    candidate = text
+    for _ in range(2):
+        if answer_command(candidate, now, {}).intent != "unknown":
+            return candidate
+        shorter = _LEADING_WORD.sub("", candidate, count=1)
+        if shorter == candidate or not shorter.strip():
+            break
+        candidate = shorter
+    return candidate if answer_command(candidate, now, {}).intent != "unknown" else text
+
+
+def _file_command(job, network, text, transcript, duration_s, start_s, end_s) -> Interaction:
+    """The command as an interaction of its conversation (once, even if the job runs again)."""
+    from mira.conversations.filing import file_interaction
+    from mira.interactions.analysis import _heard_at
+
+    existing = db.session.scalar(db.select(Interaction).where(Interaction.job_id == job.id))
+    if existing is not None:
+        return existing
+    payload = job.payload or {}
+    with network_lock(job.network_id):
+        interaction = Interaction(
+            id=uuid.uuid4(),
+            network_id=job.network_id,
+            text=text,
+            language=transcript.language,
+            timestamp=_heard_at(job),
+            client_id=job.client_id,
+            interaction_type="command",
+            duration_s=round(duration_s, 3),
+            meta={
+                **(payload.get("metadata") or {}),
+                "transcript": {"engine": transcript.engine, "empty": transcript.is_empty},
+                "source": "voice_command",
+            },
+            audio_key=payload.get("audio_key"),
+            job_id=job.id,
+            turn_index=0,
+            start_s=start_s,
+            end_s=end_s,
+        )
+        db.session.add(interaction)
+        db.session.flush()
+        file_interaction(interaction, network.settings)
+    db.session.commit()
+    return interaction
+
+
+def _tool_events(intent: str | None, created) -> list[dict[str, Any]]:
+    """What the command did, as tool calls and results (never a success that did not happen)."""
+    events: list[dict[str, Any]] = []
+
+    def tool(name: str, ok: bool, summary: str, **extra) -> None:
+        events.append({"type": "tool_call", "tool": name, "status": "running"})
+        events.append({"type": "tool_result", "tool": name, "ok": ok, "summary": summary, **extra})
+
+    for action in created:
+        details = action.details or {}
+        if action.action_type == "contact":
+            name, reason = CONTACT_TOOLS.get(details.get("method"), CONTACT_TOOLS["message"])
+            tool(name, False, reason, action_id=str(action.id))
+        else:
+            from mira.realtime.messages import canonical_text
+
+            summary = canonical_text({"action_type": action.action_type, "details": details})
+            tool(TOOLS[action.action_type], True, summary, action_id=str(action.id))
+    if not created and intent in TOOLS:
+        tool(TOOLS[intent], True, "Already noted")
+    if intent in INTENT_TOOLS:
+        tool(INTENT_TOOLS[intent], True, "")
+    return events

@@ -1,0 +1,117 @@
+"""Voice commands answered as Server-Sent Events (POST {prefix}/actions/voice)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from tests.audio_data import flite_speech, sox_noise, wav_bytes
+from tests.realtime_client import Socket
+
+
+def sse_events(response) -> list[dict]:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/event-stream"
+    body = response.get_data(as_text=True)
+    return [json.loads(line[5:]) for line in body.split("\n") if line.startswith("data:")]
+
+
+def ask(client, account, audio: bytes, prefix: str = "/api/v1", **form):
+    client.post(f"{prefix}/service/client/register/dadei-app", headers=account.headers)
+    return client.post(
+        f"{prefix}/actions/voice",
+        headers=account.headers,
+        data={"audio": (io.BytesIO(audio), "audio.wav"), "client_id": "dadei-app", **form},
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.fixture(scope="module")
+def reminder_wav() -> bytes:
+    return wav_bytes(flite_speech("Remind me to call mom at five."))
+
+
+def test_a_spoken_reminder_streams_transcript_tools_tokens_then_done(client, alice, reminder_wav):
+    events = sse_events(ask(client, alice, reminder_wav))
+    types = [e["type"] for e in events]
+    assert types[0] == "transcript" and "remind" in events[0]["text"].lower()
+    assert types[-1] == "done" and types.count("done") == 1
+    assert "error" not in types
+    call = next(e for e in events if e["type"] == "tool_call")
+    result = next(e for e in events if e["type"] == "tool_result")
+    assert call["tool"] == result["tool"] == "create_reminder"
+    assert result["ok"] is True and "call mom" in result["summary"]
+    tokens = "".join(e["text"] for e in events if e["type"] == "token")
+    assert "remind you" in tokens and "5:00 PM" in tokens
+    [action] = client.get(f"{alice.prefix()}/actions", headers=alice.headers).json
+    assert action["id"] == result["action_id"] and action["action_type"] == "remind"
+    [command] = client.get(f"{alice.prefix()}/interactions", headers=alice.headers).json
+    assert command["interaction_type"] == "command"
+    assert command["metadata"]["response"] == tokens
+
+
+def test_the_apps_name_for_the_assistant_is_not_part_of_the_command(client, alice):
+    wav = wav_bytes(flite_speech("Dadei, what time is it?"))
+    events = sse_events(ask(client, alice, wav, prefix="/api/v2"))
+    tools = [e for e in events if e["type"] == "tool_result"]
+    assert [t["tool"] for t in tools] == ["get_current_time"] and tools[0]["ok"] is True
+    assert "It's" in "".join(e["text"] for e in events if e["type"] == "token")
+
+
+def test_what_mira_cannot_do_is_never_a_pretend_success(client, alice):
+    wav = wav_bytes(flite_speech("Send an email to Sam about the report."))
+    events = sse_events(ask(client, alice, wav))
+    [result] = [e for e in events if e["type"] == "tool_result"]
+    assert result["tool"] == "send_email" and result["ok"] is False and result["summary"]
+    reply = "".join(e["text"] for e in events if e["type"] == "token")
+    assert "can't send e-mail" in reply
+    [action] = client.get(f"{alice.prefix()}/actions", headers=alice.headers).json
+    assert action["action_type"] == "contact"  # kept to follow up
+
+
+def test_the_action_reaches_the_apps_socket(client, live, alice, reminder_wav):
+    socket = Socket(live, token=alice.access_token, client_id="dadei-app")
+    socket.wait_for("service_status")
+    sse_events(ask(client, alice, reminder_wav))
+    message = socket.wait_for("action", timeout=10)
+    assert message["data"]["action_type"] == "remind"
+    assert socket.wait_for("interaction", timeout=10)["data"]["interaction_type"] == "command"
+    socket.close()
+
+
+def test_noise_answers_an_error_then_done(client, alice):
+    events = sse_events(ask(client, alice, wav_bytes(sox_noise("pinknoise", 2.0, 0.05))))
+    assert [e["type"] for e in events] == ["error", "done"]
+    assert events[0]["message"]
+
+
+def test_a_failing_engine_answers_an_error_then_done(client, alice, reminder_wav, monkeypatch):
+    from mira.interactions import analysis
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine crashed")
+
+    monkeypatch.setattr(analysis, "_transcribe", broken)
+    events = sse_events(ask(client, alice, reminder_wav))
+    assert [e["type"] for e in events] == ["error", "done"]
+    jobs = client.get(f"{alice.prefix()}/jobs?kind=voice", headers=alice.headers).json
+    assert jobs[0]["status"] == "failed" and jobs[0]["attempts"] == 1
+
+
+@pytest.mark.parametrize(
+    ("form", "status"),
+    [({"client_id": ""}, 422), ({"client_id": "stranger"}, 404), ({"session_token": "x"}, 403)],
+)
+def test_bad_requests_get_an_envelope_not_a_stream(client, alice, reminder_wav, form, status):
+    response = ask(client, alice, reminder_wav, **form)
+    assert response.status_code == status
+    assert {"detail", "error_code"} <= set(response.json)
+
+
+def test_no_audio_and_a_disabled_service_are_refused(client, alice):
+    empty = ask(client, alice, b"")
+    assert empty.status_code == 400
+    client.patch("/api/v1/service/disable", headers=alice.headers)
+    assert ask(client, alice, wav_bytes(flite_speech("Hello."))).status_code == 503

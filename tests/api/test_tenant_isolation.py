@@ -267,6 +267,7 @@ ROUTES = [
     Route("GET", "/actions", query="status=pending"),
     Route("GET", "/actions/<action_id>"),
     Route("PATCH", "/actions/<action_id>", {"status": "dismissed"}),
+    Route("POST", "/actions/voice", {"client_id": "<client_id>"}, form=True),
     # audit log (owners only)
     Route("GET", "/audit"),
     Route("GET", "/audit", query="action=device_key.created&limit=500"),

@@ -106,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     from mira.health.routes import blp as health
     from mira.interactions.routes import blp as interactions
     from mira.jobs.routes import blp as jobs
+    from mira.memories.routes import blp as memories
     from mira.networks.routes import blp as networks
     from mira.persons.routes import blp as persons
     from mira.service.routes import blp as service
@@ -121,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
         (interactions, "/interactions"),
         (streams, "/streams"),
         (actions, "/actions"),
+        (memories, "/memories"),
         (jobs, "/jobs"),
         (events, "/events"),
         (audit, "/audit"),

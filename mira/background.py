@@ -23,9 +23,12 @@ CLIENTS_EVERY_S = 30.0
 
 
 def fire_reminders(app: Flask) -> None:
+    """Due reminders fire; memories whose time passed expire."""
     from mira.actions.reminders import fire_due
+    from mira.memories.services import expire_due
 
     fire_due()
+    expire_due()
 
 
 def expire_clients(app: Flask) -> None:

@@ -200,9 +200,16 @@ def tick() -> None:
     """Fire reminders whose time has come and delete clients gone for good (for a cron where no
     worker runs; workers and the embedded server do this by themselves)."""
     from mira.actions.reminders import fire_due
+    from mira.memories.services import expire_due
     from mira.service.services import expire_clients
 
-    _echo({"fired": [str(i) for i in fire_due()], "clients_expired": expire_clients()})
+    _echo(
+        {
+            "fired": [str(i) for i in fire_due()],
+            "memories_expired": expire_due(),
+            "clients_expired": expire_clients(),
+        }
+    )
 
 
 @mira_cli.command("sweep")

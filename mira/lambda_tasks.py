@@ -86,10 +86,15 @@ def tick(event: dict, context: Any) -> dict[str, int]:
     Mira was away), and clients gone for good are deleted. A minute is Lambda's finest
     schedule, so a reminder fires up to a minute after its time there."""
     from mira.actions.reminders import fire_due
+    from mira.memories.services import expire_due
     from mira.service.services import expire_clients
 
     with _app_context():
-        result = {"fired": len(fire_due()), "clients_expired": expire_clients()}
+        result = {
+            "fired": len(fire_due()),
+            "memories_expired": expire_due(),
+            "clients_expired": expire_clients(),
+        }
     log.info("tick: %s", result)
     return result
 

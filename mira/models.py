@@ -7,6 +7,7 @@ from mira.conversations.models import Conversation, conversation_participants
 from mira.events.models import Event
 from mira.interactions.models import Interaction
 from mira.jobs.models import Job
+from mira.memories.models import Memory
 from mira.networks.models import Membership, Network
 from mira.persons.models import Person, VoiceSample
 from mira.service.models import Client
@@ -21,6 +22,7 @@ __all__ = [
     "Interaction",
     "Job",
     "Membership",
+    "Memory",
     "Network",
     "Person",
     "RefreshToken",

@@ -58,6 +58,13 @@ class Assistant:
 
         return self._ask("answer_command", answer_command, command, now, status)
 
+    def extract_memories(self, text: str, now: datetime, actions: Sequence[ExtractedAction]):
+        """What is worth remembering (offline rules for now, whatever the engine: the Gemini
+        client has no memory prompt yet)."""
+        from mira.assistant.memories import extract_memories
+
+        return extract_memories(text, now, list(actions))
+
     def summarize(self, turns: Sequence[Turn]) -> ConversationSummary:
         from mira.assistant.summary import summarize
 

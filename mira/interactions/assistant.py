@@ -19,6 +19,7 @@ from mira.events import services as events
 from mira.extensions import db
 from mira.interactions.models import Interaction
 from mira.locks import network_lock
+from mira.memories import services as memories
 from mira.networks import settings as network_settings
 from mira.networks.models import Network
 from mira.persons.models import Person
@@ -78,10 +79,12 @@ def react(
     brain = _assistant()
     now = interaction.timestamp.astimezone(network_settings.timezone(network.settings))
     answer = found = summary = None
+    remembered: list = []
     if interaction.interaction_type == "command":
         # A voice command names its command itself: the app decided it was one.
         command = command if command is not None else command_in(interaction.text, network) or ""
         answer = brain.answer_command(command, now, network_status(network))
+        remembered = brain.extract_memories("", now, answer.actions)
     elif interaction.text:
         context = []
         if interaction.conversation_id is not None:
@@ -89,13 +92,16 @@ def react(
                 interaction.conversation_id, interaction.network_id, before=interaction, limit=6
             )
         found = brain.extract_actions(interaction.text, now, context)
+        remembered = brain.extract_memories(interaction.text, now, found)
     # Summaries follow what is heard; typed notes and re-runs leave them as they are.
     refresh = interaction.conversation_id is not None and not on_request
     if refresh:
         summary = filing.summarize(interaction.conversation_id, interaction.network_id, brain)
     db.session.commit()  # end the reading transaction before taking the lock
     with network_lock(network.id):
-        return _record_reaction(interaction, network, brain, answer, found, summary, on_request)
+        created = _record_reaction(interaction, network, brain, answer, found, summary, on_request)
+        memories.remember(interaction, remembered, now, brain.engine)
+        return created
 
 
 def _record_reaction(interaction, network, brain, answer, found, summary, on_request):

@@ -34,6 +34,7 @@ from mira.conversations.models import Conversation, conversation_participants
 from mira.errors import MiraError
 from mira.extensions import db
 from mira.interactions.models import Interaction
+from mira.memories.models import Memory
 from mira.networks.models import Membership, Network
 from mira.persons.models import Person, VoiceSample
 from mira.service.models import Client
@@ -52,9 +53,10 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("interactions", Interaction.__table__),
     ("voice_samples", VoiceSample.__table__),
     ("actions", Action.__table__),
+    ("memories", Memory.__table__),
 )
 # Columns that point at rows a bundle does not carry.
-DROPPED = {("interactions", "job_id")}
+DROPPED = {("interactions", "job_id"), ("memories", "superseded_by_id")}
 Progress = Callable[[int, int], None]
 
 

@@ -4,6 +4,7 @@ What goes, per network:
 - interactions whose `timestamp` is older than the cutoff, and their stored audio;
 - conversations that started before the cutoff and hold no interaction any more;
 - events older than the cutoff (they carry copies of the resources);
+- memories made before the cutoff;
 - finished jobs older than the cutoff (their payload points at audio);
 - enrolment jobs and audio of persons who were deleted (voice data must not outlive them);
 - stored audio no row refers to, older than `ORPHAN_GRACE` (an upload is stored a moment
@@ -26,6 +27,7 @@ from mira.events.models import Event
 from mira.extensions import db
 from mira.interactions.models import Interaction
 from mira.jobs.models import Job
+from mira.memories.models import Memory
 from mira.networks.models import Network
 from mira.ops.blobs import iter_blobs, top_level_folders
 from mira.persons.models import Person, VoiceSample
@@ -45,6 +47,7 @@ PURGED = (
     "interactions",
     "conversations",
     "events",
+    "memories",
     "jobs",
     "voice_jobs_of_deleted_persons",
     "audio_deleted",
@@ -110,6 +113,9 @@ def purge_network(network_id: uuid.UUID, cutoff: datetime, now: datetime) -> dic
     ).rowcount
     counts["events"] = db.session.execute(
         db.delete(Event).where(Event.network_id == network_id, Event.created_at < cutoff)
+    ).rowcount
+    counts["memories"] = db.session.execute(
+        db.delete(Memory).where(Memory.network_id == network_id, Memory.created_at < cutoff)
     ).rowcount
     db.session.commit()
     old_jobs = db.session.execute(

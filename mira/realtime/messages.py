@@ -17,6 +17,7 @@ APP_EVENTS = {
     "service.status": "service_status",
     "memory.created": "episodic_memory",
     "memory.updated": "episodic_memory",
+    "memory.deleted": "episodic_memory",
 }
 
 

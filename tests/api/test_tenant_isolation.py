@@ -20,6 +20,7 @@ import pytest
 
 from mira.extensions import db
 from mira.jobs.models import Job
+from mira.memories.models import Memory
 from mira.service.models import Client
 from mira.types import utcnow
 from tests.api.factories import (
@@ -92,6 +93,14 @@ def _populate(client, account, tag: str, member_email: str) -> Tenant:
         interaction_id=uuid.UUID(interaction["id"]),
     )
     job = insert_job(account.network_id, kind="enroll", error=f"{tag}-secret-failure")
+    memory = Memory(
+        network_id=uuid.UUID(account.network_id),
+        memory_type="fact",
+        canonical_text=f"{tag}-secret-memory",
+        source_interaction_id=uuid.UUID(interaction["id"]),
+    )
+    db.session.add(memory)
+    db.session.commit()
     client_id = f"{tag}-kitchen"
     response = client.post(
         f"{p}/service/clients",
@@ -137,6 +146,7 @@ def _populate(client, account, tag: str, member_email: str) -> Tenant:
         "conversation_id": conversation,
         "interaction_id": interaction["id"],
         "action_id": action,
+        "memory_id": str(memory.id),
         "job_id": job,
         "client_id": client_id,
         "stream_id": client_id,
@@ -268,6 +278,12 @@ ROUTES = [
     Route("GET", "/actions/<action_id>"),
     Route("PATCH", "/actions/<action_id>", {"status": "dismissed"}),
     Route("POST", "/actions/voice", {"client_id": "<client_id>"}, form=True),
+    # memories
+    Route("GET", "/memories"),
+    Route("GET", "/memories", query="memory_type=fact&status=proposed"),
+    Route("GET", "/memories/<memory_id>"),
+    Route("PATCH", "/memories/<memory_id>", {"status": "dismissed"}),
+    Route("DELETE", "/memories/<memory_id>"),
     # audit log (owners only)
     Route("GET", "/audit"),
     Route("GET", "/audit", query="action=device_key.created&limit=500"),

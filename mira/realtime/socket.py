@@ -57,6 +57,12 @@ class Rejected(Exception):
 def _close(ws, code: int, reason: str) -> None:
     with contextlib.suppress(Exception):  # already closed by the other side
         ws.close(reason=code, message=reason)
+    # The closing handshake: wait (briefly) for the client's close frame, which ends the
+    # reader thread, before the connection is dropped; dropping it at once can lose our close
+    # frame, and with it the code the apps decide on.
+    reader = getattr(ws, "thread", None)
+    if reader is not None:
+        reader.join(timeout=1.0)
 
 
 def _token() -> str | None:

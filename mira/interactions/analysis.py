@@ -62,8 +62,21 @@ class _Timer:
         return False
 
 
-def analyze(job: Job) -> dict[str, Any]:
+def decode_stored(job: Job):
+    """The job's stored upload, decoded; a missing or undecodable one fails the job for good."""
     from mira.audio.decode import AudioError, decode
+
+    try:
+        data = blob_store().get((job.payload or {})["audio_key"])
+    except (BlobNotFound, KeyError) as exc:
+        raise jobs.JobFailure("The stored audio is missing", "AUDIO_MISSING") from exc
+    try:
+        return decode(data, max_seconds=current_app.config["MIRA_MAX_AUDIO_SECONDS"])
+    except AudioError as exc:
+        raise jobs.JobFailure(str(exc), exc.code) from exc
+
+
+def analyze(job: Job) -> dict[str, Any]:
     from mira.audio.denoise import denoise
     from mira.audio.quality import measure
     from mira.audio.vad import find_speech
@@ -71,16 +84,8 @@ def analyze(job: Job) -> dict[str, Any]:
 
     cfg = current_app.config
     timer = _Timer(job)
-    payload = job.payload or {}
     with timer.stage("decode"):
-        try:
-            data = blob_store().get(payload["audio_key"])
-        except (BlobNotFound, KeyError) as exc:
-            raise jobs.JobFailure("The stored audio is missing", "AUDIO_MISSING") from exc
-        try:
-            decoded = decode(data, max_seconds=cfg["MIRA_MAX_AUDIO_SECONDS"])
-        except AudioError as exc:
-            raise jobs.JobFailure(str(exc), exc.code) from exc
+        decoded = decode_stored(job)
     with timer.stage("quality"):
         metrics = measure(decoded.samples)
         score = streams.record_quality(job.network_id, job.client_id, metrics)

@@ -25,7 +25,6 @@ from mira.jobs import services as jobs
 from mira.locks import network_lock
 from mira.networks.models import Network
 from mira.realtime import streams
-from mira.storage import BlobNotFound, blob_store
 
 log = logging.getLogger("mira.voice")
 
@@ -64,23 +63,14 @@ def run_voice_command(job) -> dict[str, Any]:
 
 
 def _answer(job, say) -> dict[str, Any]:
-    from mira.audio.decode import AudioError, decode
     from mira.audio.denoise import denoise
     from mira.audio.vad import find_speech
-    from mira.interactions.analysis import _transcribe
+    from mira.interactions.analysis import _transcribe, decode_stored
     from mira.networks.settings import wake_words
 
     cfg = current_app.config
-    payload = job.payload or {}
     jobs.set_stage(job, "decode", 0.1)
-    try:
-        data = blob_store().get(payload["audio_key"])
-    except (BlobNotFound, KeyError) as exc:
-        raise jobs.JobFailure("The stored audio is missing", "AUDIO_MISSING") from exc
-    try:
-        decoded = decode(data, max_seconds=cfg["MIRA_MAX_AUDIO_SECONDS"])
-    except AudioError as exc:
-        raise jobs.JobFailure(str(exc), exc.code) from exc
+    decoded = decode_stored(job)
     clean = denoise(decoded.samples, cfg["MIRA_DENOISE"])
     speech = find_speech(clean, cfg["MIRA_VAD_AGGRESSIVENESS"])
     if not speech.has_speech:

@@ -182,6 +182,8 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_SOCKET_LEASE_S": _env_float("MIRA_SOCKET_LEASE_S", 90.0),
         "MIRA_SESSION_TOKEN_S": _env_int("MIRA_SESSION_TOKEN_S", 900),
         "MIRA_REALTIME_POLL_S": _env_float("MIRA_REALTIME_POLL_S", 5.0),
+        # Events a request caused go out this long after its response (see realtime/outbox.py).
+        "MIRA_EVENTS_AFTER_RESPONSE_MS": _env_float("MIRA_EVENTS_AFTER_RESPONSE_MS", 100.0),
         "MIRA_REALTIME_MAX_SOCKETS": _env_int("MIRA_REALTIME_MAX_SOCKETS", 500),
         # flask-sock: WebSocket pings find dead peers; the apps only ever send tiny frames.
         "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 4096},

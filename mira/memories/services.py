@@ -27,11 +27,15 @@ def event_data(memory: Memory) -> dict[str, Any]:
     return MemorySchema().dump(memory)
 
 
+def _step(previous: str | None, status: str, reason: str, now: datetime) -> dict[str, Any]:
+    """One entry of a memory's transition_history."""
+    at = now.isoformat().replace("+00:00", "Z")
+    return {"from": previous, "to": status, "at": at, "reason": reason}
+
+
 def _transition(memory: Memory, status: str, reason: str, now: datetime | None = None) -> None:
-    at = (now or utcnow()).isoformat().replace("+00:00", "Z")
-    history = list(memory.transition_history or [])
-    history.append({"from": memory.status, "to": status, "at": at, "reason": reason})
-    memory.transition_history = history
+    step = _step(memory.status, status, reason, now or utcnow())
+    memory.transition_history = [*(memory.transition_history or []), step]
     memory.status = status
 
 
@@ -124,9 +128,7 @@ def remember(interaction, found, now: datetime, engine: str) -> list[Memory]:
             participant_person_ids=participants,
             provenance=provenance,
             status="proposed",
-            transition_history=[
-                {"from": None, "to": "proposed", "at": utcnow().isoformat(), "reason": "heard"}
-            ],
+            transition_history=[_step(None, "proposed", "heard", utcnow())],
             **fields,
         )
         db.session.add(memory)
@@ -194,12 +196,9 @@ def expire_due(now: datetime | None = None) -> int:
             db.session.rollback()
             continue
         memory = db.session.get(Memory, memory_id, populate_existing=True)
-        history = list(memory.transition_history or [])
+        history = memory.transition_history or []
         previous = history[-1]["to"] if history else None
-        history.append(
-            {"from": previous, "to": "expired", "at": now.isoformat(), "reason": "its time passed"}
-        )
-        memory.transition_history = history
+        memory.transition_history = [*history, _step(previous, "expired", "its time passed", now)]
         db.session.flush()
         events.record(memory.network_id, "memory.updated", event_data(memory))
         db.session.commit()

@@ -37,6 +37,18 @@ def record(network_id: uuid.UUID, type_: str, data: dict[str, Any]) -> Event:
     return event
 
 
+def newer_than(network_id: uuid.UUID, cursor: int, limit: int) -> list[Event]:
+    """The network's events after `cursor`, oldest first."""
+    return list(
+        db.session.scalars(
+            db.select(Event)
+            .where(Event.network_id == network_id, Event.id > cursor)
+            .order_by(Event.id)
+            .limit(limit)
+        )
+    )
+
+
 def events_after(
     network_id: uuid.UUID,
     cursor: int | None,
@@ -62,14 +74,7 @@ def events_after(
         return recent, (recent[-1].id if recent else 0)
     deadline = time.monotonic() + wait_s
     while True:
-        events = list(
-            db.session.scalars(
-                db.select(Event)
-                .where(Event.network_id == network_id, Event.id > cursor)
-                .order_by(Event.id)
-                .limit(limit)
-            )
-        )
+        events = newer_than(network_id, cursor, limit)
         if events:
             return events, events[-1].id
         if time.monotonic() >= deadline:

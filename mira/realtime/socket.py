@@ -114,17 +114,10 @@ def _newest_event_id(network_id: uuid.UUID) -> int:
 
 
 def _missed_events(network_id: uuid.UUID, after: int) -> list[dict[str, Any]]:
-    from mira.events.models import Event
-    from mira.extensions import db
+    from mira.events.services import newer_than
     from mira.realtime.outbox import payload
 
-    rows = db.session.scalars(
-        db.select(Event)
-        .where(Event.network_id == network_id, Event.id > after)
-        .order_by(Event.id)
-        .limit(CATCH_UP_LIMIT)
-    ).all()
-    return [payload(row) for row in rows]
+    return [payload(row) for row in newer_than(network_id, after, CATCH_UP_LIMIT)]
 
 
 class Session:

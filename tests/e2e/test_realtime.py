@@ -46,6 +46,17 @@ def upload(base_url, headers, client_id, audio: bytes, **form) -> requests.Respo
     )
 
 
+def turn_listening_on(base_url, headers, socket: Socket, prefix: str = "/api/v1") -> None:
+    """What the apps do: PATCH enable, then wait at most 5 s for `service_status` on the socket."""
+    started = time.monotonic()
+    enable = requests.patch(
+        f"{base_url}{prefix}/service/network/enable", headers=headers, timeout=10
+    )
+    assert enable.status_code == 200, enable.text
+    assert socket.wait_for("service_status", timeout=5)["enabled"] is True
+    assert time.monotonic() - started < 5
+
+
 def set_reminder_a_minute_ahead(base_url, headers) -> None:
     typed = requests.post(
         f"{base_url}/api/v1/interactions",
@@ -117,11 +128,7 @@ def test_desktop_app_session_across_workers_and_hosts(stack):
 
     set_reminder_a_minute_ahead(host_a, headers)
 
-    started = time.monotonic()
-    enable = requests.patch(f"{host_a}/api/v1/service/network/enable", headers=headers, timeout=10)
-    assert enable.status_code == 200
-    assert socket.wait_for("service_status", timeout=5)["enabled"] is True
-    assert time.monotonic() - started < 5
+    turn_listening_on(host_a, headers, socket)
 
     spoken = wav_bytes(flite_speech("The weather was lovely at the beach today."))
     response = upload(host_a, headers, "desktop-client", spoken)
@@ -184,13 +191,7 @@ def test_dadei_session_registers_by_socket_and_uploads_with_its_session(stack):
         "/api/v1/actions?limit=100&offset=0",
     ):
         assert requests.get(f"{host}{path}", headers=headers, timeout=10).status_code == 200, path
-    assert (
-        requests.patch(
-            f"{host}/api/v1/service/network/enable", headers=headers, timeout=10
-        ).status_code
-        == 200
-    )
-    socket.wait_for("service_status", timeout=5)
+    turn_listening_on(host, headers, socket)
     now_ms = int(time.time() * 1000)
     spoken = wav_bytes(flite_speech("We had a lovely walk by the river this morning."))
     response = upload(
@@ -255,13 +256,7 @@ def test_embedded_default_runs_the_session_without_redis(tmp_path):
         socket.wait_for("session_ready")
         socket.wait_for("service_status")
         set_reminder_a_minute_ahead(host, headers)
-        assert (
-            requests.patch(
-                f"{host}/api/v2/service/network/enable", headers=headers, timeout=10
-            ).status_code
-            == 200
-        )
-        socket.wait_for("service_status", timeout=5)
+        turn_listening_on(host, headers, socket, prefix="/api/v2")
         spoken = wav_bytes(flite_speech("The garden looks lovely after the rain."))
         assert upload(host, headers, "web-client", spoken).status_code == 204
         heard = socket.wait_for("interaction", 60, where=spoken_by_flite)["data"]["text"]

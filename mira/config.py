@@ -69,6 +69,17 @@ def _secret_key(env: str, instance_path: Path) -> str:
     return key
 
 
+def _origins(value: str) -> list[str]:
+    """Comma-separated origins (scheme://host[:port]); '*' is refused: tokens go to named sites."""
+    origins = [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+    for origin in origins:
+        if "://" not in origin or origin.count("/") != 2:
+            raise ConfigError(
+                f"MIRA_OAUTH_WEB_ORIGINS holds {origin!r}: give origins like https://app.example.com"
+            )
+    return origins
+
+
 def _log_format(env: str) -> str:
     value = str(_env("MIRA_LOG_FORMAT", "json" if env == "production" else "text")).lower()
     if value not in ("json", "text"):
@@ -153,6 +164,19 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_REFRESH_TOKEN_DAYS": _env_int("MIRA_REFRESH_TOKEN_DAYS", 30),
         "MIRA_PASSWORD_HASH": _env("MIRA_PASSWORD_HASH", "scrypt"),
         "MIRA_AUTH_RATE_LIMIT": _env("MIRA_AUTH_RATE_LIMIT", "20 per minute"),
+        # Sign-in with Google and GitHub (mira/auth/sign_in.py): off until credentials are set.
+        "GOOGLE_CLIENT_ID": _env("GOOGLE_CLIENT_ID"),
+        "GOOGLE_CLIENT_SECRET": _env("GOOGLE_CLIENT_SECRET"),
+        "GITHUB_CLIENT_ID": _env("GITHUB_CLIENT_ID"),
+        "GITHUB_CLIENT_SECRET": _env("GITHUB_CLIENT_SECRET"),
+        # Websites that may receive tokens from the web sign-in (exact origins).
+        "MIRA_OAUTH_WEB_ORIGINS": _origins(_env("MIRA_OAUTH_WEB_ORIGINS", "")),
+        # Mira's address as browsers see it (the web sign-in's callback); default: the request's.
+        "MIRA_PUBLIC_URL": _env("MIRA_PUBLIC_URL"),
+        "MIRA_OAUTH_FLOW_S": _env_int("MIRA_OAUTH_FLOW_S", 600),
+        "MIRA_OAUTH_TIMEOUT_S": _env_float("MIRA_OAUTH_TIMEOUT_S", 10.0),
+        # Tests mount a fake provider here (a requests adapter); never set in production.
+        "MIRA_OAUTH_TRANSPORT": None,
         "RATELIMIT_ENABLED": _env_bool("MIRA_RATE_LIMITS", True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -2,7 +2,7 @@
 
 from mira.actions.models import Action
 from mira.audit.models import AuditEntry
-from mira.auth.models import DeviceKey, RefreshToken, User
+from mira.auth.models import DeviceKey, OAuthFlow, OAuthIdentity, RefreshToken, User
 from mira.conversations.models import Conversation, conversation_participants
 from mira.events.models import Event
 from mira.interactions.models import Interaction
@@ -24,6 +24,8 @@ __all__ = [
     "Membership",
     "Memory",
     "Network",
+    "OAuthFlow",
+    "OAuthIdentity",
     "Person",
     "RefreshToken",
     "User",

@@ -1,13 +1,19 @@
-from flask import current_app
+from flask import current_app, redirect, request, url_for
 
 from mira.api import Blueprint
-from mira.auth import services
+from mira.auth import oauth, services, sign_in
 from mira.auth.schemas import (
     CredentialsSchema,
+    GitHubExchangeSchema,
     LoginSchema,
     MeSchema,
+    OAuthCallbackSchema,
+    OAuthUrlQuerySchema,
+    OAuthUrlSchema,
     RefreshSchema,
     TokenSchema,
+    WebCallbackQuerySchema,
+    WebLoginQuerySchema,
 )
 from mira.auth.scope import current_user
 from mira.extensions import limiter
@@ -75,3 +81,92 @@ def get_me():
 def delete_me():
     """Delete the caller and the networks only they own."""
     services.delete_user(current_user())
+
+
+# Sign-in with Google and GitHub (mira/auth/sign_in.py) -----------------------------------------
+
+REDIRECT = {"responses": {"302": {"description": "Redirect"}}}
+
+
+@blp.route("/google/url", methods=["GET"])
+@blp.doc(**PUBLIC)
+@blp.arguments(OAuthUrlQuerySchema, location="query")
+@blp.response(200, OAuthUrlSchema)
+@auth_rate_limit
+def google_url(query):
+    """Start a desktop Google sign-in: Google redirects to 127.0.0.1:`redirect_port`."""
+    return sign_in.start_desktop(oauth.GOOGLE, query["redirect_port"], request.remote_addr)
+
+
+@blp.route("/google/callback", methods=["POST"])
+@blp.doc(**PUBLIC)
+@blp.arguments(OAuthCallbackSchema)
+@blp.response(200, TokenSchema)
+@auth_rate_limit
+def google_callback(body):
+    """Finish a desktop Google sign-in with the code and state the loopback redirect carried."""
+    return sign_in.finish_desktop(oauth.GOOGLE, body["code"], body["state"])
+
+
+@blp.route("/github/url", methods=["GET"])
+@blp.doc(**PUBLIC)
+@blp.arguments(OAuthUrlQuerySchema, location="query")
+@blp.response(200, OAuthUrlSchema)
+@auth_rate_limit
+def github_url(query):
+    """Start a desktop GitHub sign-in: GitHub redirects to 127.0.0.1:`redirect_port`."""
+    return sign_in.start_desktop(oauth.GITHUB, query["redirect_port"], request.remote_addr)
+
+
+@blp.route("/github/exchange", methods=["POST"])
+@blp.doc(**PUBLIC)
+@blp.arguments(GitHubExchangeSchema)
+@blp.response(200, TokenSchema)
+@auth_rate_limit
+def github_exchange(body):
+    """Finish a desktop GitHub sign-in with the code the loopback redirect carried."""
+    return sign_in.finish_desktop(
+        oauth.GITHUB,
+        body["code"],
+        body.get("state"),
+        port=body["redirect_port"],
+        source_address=request.remote_addr,
+    )
+
+
+@blp.route("/google/web/login", methods=["GET"])
+@blp.doc(**PUBLIC, **REDIRECT)
+@blp.arguments(WebLoginQuerySchema, location="query")
+@auth_rate_limit
+def google_web_login(query):
+    """Website sign-in: redirects to Google, whose answer comes back to `/google/web/callback`,
+    which redirects to `{spa_origin}/auth/callback` with the tokens or an error."""
+    callback = _public_url("auth.google_web_callback")
+    return redirect(sign_in.start_web(oauth.GOOGLE, query["spa_origin"], query["next"], callback))
+
+
+@blp.route("/google/web/callback", methods=["GET"])
+@blp.doc(**PUBLIC, **REDIRECT)
+@blp.arguments(WebCallbackQuerySchema, location="query")
+def google_web_callback(query):
+    """Google's redirect back to Mira (not called by the apps)."""
+    outcome = sign_in.finish_web(
+        oauth.GOOGLE,
+        query.get("state"),
+        query.get("code"),
+        query.get("error"),
+        query.get("error_description"),
+    )
+    response = redirect(outcome.location)
+    # The tokens ride in the URL (the website's contract): keep them out of caches and referrers.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _public_url(endpoint: str) -> str:
+    """Mira's own address as the browser sees it: MIRA_PUBLIC_URL when set (behind a proxy)."""
+    base = current_app.config.get("MIRA_PUBLIC_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint)
+    return url_for(endpoint, _external=True)

@@ -29,7 +29,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _token_response(user: User, family_id: uuid.UUID | None = None) -> dict[str, Any]:
+def token_response(user: User, family_id: uuid.UUID | None = None) -> dict[str, Any]:
     cfg = current_app.config
     access, expires_in = issue_access_token(
         user.id, cfg["SECRET_KEY"], cfg["MIRA_ACCESS_TOKEN_MINUTES"]
@@ -73,7 +73,7 @@ def create_user(email: str, password: str | None) -> User:
 
 
 def register(email: str, password: str) -> dict[str, Any]:
-    return _token_response(create_user(email, password))
+    return token_response(create_user(email, password))
 
 
 def login(email: str, password: str) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def login(email: str, password: str) -> dict[str, Any]:
         raise MiraError(401, "Incorrect email or password", "INVALID_CREDENTIALS")
     if not user.is_active:
         raise MiraError(401, "This account is disabled", "INVALID_CREDENTIALS")
-    return _token_response(user)
+    return token_response(user)
 
 
 def refresh(token: str) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def refresh(token: str) -> dict[str, Any]:
     if rotated != 1:
         db.session.rollback()
         raise MiraError(401, "Refresh token was already used or revoked", "INVALID_REFRESH_TOKEN")
-    return _token_response(user, family_id=row.family_id)
+    return token_response(user, family_id=row.family_id)
 
 
 def _revoke_family(family_id: uuid.UUID, now) -> None:

@@ -29,6 +29,8 @@ from mira.actions.models import Action  # noqa: E402
 from mira.conversations.models import Conversation  # noqa: E402
 from mira.extensions import db  # noqa: E402
 from mira.jobs.models import Job  # noqa: E402
+from mira.memories.models import Memory  # noqa: E402
+from tests.oauth_provider import CLIENTS, FakeProviders  # noqa: E402
 
 # Deleting the caller's own account would revoke the token every other request relies on; the
 # auth tests cover it.
@@ -96,7 +98,8 @@ def _seed(client, account) -> dict[str, str]:
         details={"time": "2026-01-01T17:00:00Z", "description": "call Bob"},
     )
     job = Job(network_id=network_id, kind="inference", status="failed", error="offline")
-    db.session.add_all([conversation, action, job])
+    memory = Memory(network_id=network_id, memory_type="plan", canonical_text="Dinner on Friday")
+    db.session.add_all([conversation, action, job, memory])
     db.session.commit()
     return {
         "network_id": account.network_id,
@@ -106,6 +109,7 @@ def _seed(client, account) -> dict[str, str]:
         "conversation_id": str(conversation.id),
         "action_id": str(action.id),
         "job_id": str(job.id),
+        "memory_id": str(memory.id),
         "user_id": account.user_id,
     }
 
@@ -126,7 +130,13 @@ def _strategy(operation, mode: GenerationMode, known: dict[str, str]):
     )
 
 
-def test_every_operation_conforms_to_the_openapi_document(app, client, register):
+def test_every_operation_conforms_to_the_openapi_document(app, client, register, monkeypatch):
+    # Sign-in with Google and GitHub configured (against the fake providers), so its routes are
+    # fuzzed past "not configured".
+    for name, (client_id, secret) in CLIENTS.items():
+        monkeypatch.setitem(app.config, f"{name.upper()}_CLIENT_ID", client_id)
+        monkeypatch.setitem(app.config, f"{name.upper()}_CLIENT_SECRET", secret)
+    monkeypatch.setitem(app.config, "MIRA_OAUTH_TRANSPORT", FakeProviders())
     account = register()
     known = _seed(client, account)
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)

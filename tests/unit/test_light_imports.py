@@ -27,6 +27,8 @@ HEAVY_MODULES = (
     "ctranslate2",
     "onnxruntime",
     "zappa",
+    # The OAuth client is loaded by the first sign-in with Google or GitHub, not at start-up.
+    "authlib",
     # The signal-processing stack belongs to the worker too.
     "numpy",
     "scipy",

@@ -53,6 +53,29 @@ _MESSAGE_REQUEST = re.compile(
     r"(?!(?:me|us|you|him|her|them|it|that|this)\b)(?P<name>[\w' .-]+?)[?.!]*$",
     _F,
 )
+_REMEMBER_REQUEST = re.compile(
+    r"^(?:please\s+)?(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?(?:remember|"
+    r"keep\s+in\s+mind|don't\s+forget|do\s+not\s+forget|make\s+a\s+note|note)\s+"
+    r"(?:that\s+)?(?!(?:to|when|what|where|who|how|if|whether|me|us|this|it)\b)(?P<what>.{3,})$",
+    _F,
+)
+# Questions answered from the network's memories (the topic is what to look for).
+_RECALL_QUESTIONS = [
+    re.compile(
+        r"^(?:what|anything)\s+(?:do|did)\s+(?:you|we)\s+(?:know|remember|have)\s+"
+        r"(?:about|on|of|regarding)\s+(?P<topic>.+)$",
+        _F,
+    ),
+    re.compile(
+        r"^(?:do|did)\s+you\s+(?:know|remember)\s+(?:anything\s+)?(?:about\s+)?"
+        r"(?P<topic>.+)$",
+        _F,
+    ),
+    re.compile(r"^what\s+did\s+[\w']+\s+(?:say|tell\s+you|mention)\s+about\s+(?P<topic>.+)$", _F),
+    re.compile(r"^(?:when|where)(?:'s|\s+is|\s+are|\s+was|\s+were)\s+(?P<topic>.+)$", _F),
+    re.compile(r"^what(?:'s|\s+is|\s+are|\s+were)\s+(?P<topic>(?:my|our|[\w-]+'s)\s+.+)$", _F),
+    re.compile(r"^what\s+do\s+you\s+remember(?P<topic>)$", _F),
+]
 _YOUR = {
     "my": "your", "me": "you", "i": "you", "myself": "yourself", "mine": "yours",
     "i'm": "you're", "i've": "you've", "i'll": "you'll", "i'd": "you'd", "am": "are",
@@ -190,7 +213,20 @@ def answer_command(
             answers.append(f"Today is {local:%A}, {local:%B} {local.day}.")
         return CommandResult("time", " ".join(answers))
 
+    for question in _RECALL_QUESTIONS:
+        asked = question.match(plain)
+        if asked:
+            return CommandResult("recall", "", recall=asked.group("topic").strip())
+
     actions = extract_actions(text, now, wake_words=wake_words)
+    told = _REMEMBER_REQUEST.match(text.strip())
+    # "Remember that Bob likes tea" is something to keep; "remember that I see Bob at 5" is
+    # still a commitment with a time, and becomes its action.
+    if told and not any(action.scheduled_time for action in actions):
+        what = told.group("what").strip().rstrip(".!")
+        return CommandResult(
+            "remember", f"OK, I'll remember that {for_listener(what)}.", remember=what
+        )
     if actions:
         response = " ".join(_confirmation(action, now) for action in actions)
         return CommandResult(actions[0].action_type, response, actions=list(actions))
@@ -206,5 +242,16 @@ def answer_command(
     return CommandResult(
         "unknown",
         "Sorry, I can't help with that yet. I can tell the time, set reminders, "
-        "schedule events, add tasks and note messages for you to send.",
+        "schedule events, add tasks, note messages for you to send, and remember things.",
     )
+
+
+def recall_answer(topic: str, remembered: Sequence[str]) -> str:
+    """The answer to a memory question, from what the search found (never invented)."""
+    about = f" about {for_listener(topic)}" if topic else ""
+    if not remembered:
+        return f"I don't remember anything{about}."
+    said = [for_listener(text.rstrip(".")) for text in remembered]
+    if len(said) == 1:
+        return f"I remember this{about}: {said[0]}."
+    return f"Here's what I remember{about}: " + "; ".join(said) + "."

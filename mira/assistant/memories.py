@@ -88,6 +88,8 @@ class ExtractedMemory:
     proposed_end_at: datetime | None = None
     expires_at: datetime | None = None
     confidence: float = 0.8
+    # "proposed" when overheard; "confirmed" when someone asked Mira to remember it.
+    status: str = "proposed"
 
 
 def _sentences(text: str) -> list[str]:
@@ -204,3 +206,32 @@ def correction_time(text: str, now: datetime) -> datetime | None:
     # "move it to 7": a bare number after "to" is a clock time here.
     found = find_time(text, now) or find_time(re.sub(r"\bto\s+(?=\d)", "at ", text), now)
     return None if found is None else found.when
+
+
+def asked_to_remember(what: str) -> ExtractedMemory:
+    """What someone told Mira to remember: confirmed, as a preference when it reads as one."""
+    sentence = what.strip().rstrip(".!")
+    sentence = sentence[:1].upper() + sentence[1:]
+    kind = "preference" if _preference(sentence) is not None else "fact"
+    return ExtractedMemory(kind, sentence, confidence=1.0, status="confirmed")
+
+
+_STOPWORD_TEXT = (
+    "a an the my our your his her their its of to in on at for with and or about is are was "
+    "were be do does did i me we you he she it they them what when where who which how any "
+    "anything something remember know said say tell told again please mira plans plan"
+)
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def recall_terms(query: str) -> list[str]:
+    """The words of a question worth matching ("what do you know about Anna's birthday" →
+    anna, birthday)."""
+    words = re.findall(r"[a-z0-9à-ÿ]+", query.lower().replace("'s", ""))
+    return [w for w in words if w not in _STOPWORDS and len(w) > 1]
+
+
+def relevance(terms: list[str], text: str) -> int:
+    """How many of the terms the memory's text holds (whole words, a plural 's' ignored)."""
+    words = {w.removesuffix("s") for w in re.findall(r"[a-z0-9à-ÿ]+", text.lower())}
+    return sum(1 for term in terms if term.removesuffix("s") in words)

@@ -29,10 +29,16 @@ class ExtractedAction:
 class CommandResult:
     """What the assistant answers to "Mira, …"."""
 
-    intent: str  # time | status | remind | schedule | task | contact | stop_listening | unknown
+    intent: str  # time | status | remind | schedule | task | contact | stop_listening |
+    # remember | recall | unknown
     response: str
     actions: list[ExtractedAction] = field(default_factory=list)
     disable_service: bool = False
+    # "remember that …": what to keep (a fact or preference, in the speaker's words).
+    remember: str | None = None
+    # "what do you know about …": what to look for among the network's memories; the answer is
+    # written once they are found (commands.recall_answer).
+    recall: str | None = None
 
 
 @dataclass(frozen=True)

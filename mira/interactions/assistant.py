@@ -80,11 +80,18 @@ def react(
     now = interaction.timestamp.astimezone(network_settings.timezone(network.settings))
     answer = found = summary = None
     remembered: list = []
+    recalled: list[str] = []
     if interaction.interaction_type == "command":
         # A voice command names its command itself: the app decided it was one.
         command = command if command is not None else command_in(interaction.text, network) or ""
         answer = brain.answer_command(command, now, network_status(network))
         remembered = brain.extract_memories("", now, answer.actions)
+        if answer.remember:
+            from mira.assistant.memories import asked_to_remember
+
+            remembered.append(asked_to_remember(answer.remember))
+        if answer.recall is not None:
+            answer, recalled = _recall(network, answer)
     elif interaction.text:
         context = []
         if interaction.conversation_id is not None:
@@ -99,12 +106,25 @@ def react(
         summary = filing.summarize(interaction.conversation_id, interaction.network_id, brain)
     db.session.commit()  # end the reading transaction before taking the lock
     with network_lock(network.id):
-        created = _record_reaction(interaction, network, brain, answer, found, summary, on_request)
+        created = _record_reaction(
+            interaction, network, brain, answer, found, summary, on_request, recalled
+        )
         memories.remember(interaction, remembered, now, brain.engine)
         return created
 
 
-def _record_reaction(interaction, network, brain, answer, found, summary, on_request):
+def _recall(network: Network, answer):
+    """Answer a memory question from the network's memories (the `search_memory` tool)."""
+    from dataclasses import replace
+
+    from mira.assistant.commands import recall_answer
+
+    found = memories.search(network.id, answer.recall)
+    response = recall_answer(answer.recall, [m.canonical_text for m in found])
+    return replace(answer, response=response), [str(m.id) for m in found]
+
+
+def _record_reaction(interaction, network, brain, answer, found, summary, on_request, recalled):
     from mira.interactions.services import event_data
 
     meta = dict(interaction.meta or {})
@@ -115,6 +135,8 @@ def _record_reaction(interaction, network, brain, answer, found, summary, on_req
     if answer is not None:
         meta["response"] = answer.response
         outcome["intent"] = answer.intent
+        if answer.recall is not None:
+            outcome["recalled"] = recalled
         created = actions.create_extracted(interaction, answer.actions)
         if answer.disable_service and network.service_enabled:
             network.service_enabled = False

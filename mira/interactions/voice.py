@@ -91,7 +91,7 @@ def _answer(job, say) -> dict[str, Any]:
 
     created = react(interaction, command=command)
     meta = interaction.meta or {}
-    for event in _tool_events((meta.get("assistant") or {}).get("intent"), created):
+    for event in _tool_events(meta.get("assistant") or {}, created, interaction):
         say(event)
     response = meta.get("response") or ""
     words = response.split(" ")
@@ -172,8 +172,9 @@ def _file_command(job, network, text, transcript, duration_s, start_s, end_s) ->
     return interaction
 
 
-def _tool_events(intent: str | None, created) -> list[dict[str, Any]]:
+def _tool_events(outcome: dict[str, Any], created, interaction) -> list[dict[str, Any]]:
     """What the command did, as tool calls and results (never a success that did not happen)."""
+    intent = outcome.get("intent")
     events: list[dict[str, Any]] = []
 
     def tool(name: str, ok: bool, summary: str, **extra) -> None:
@@ -194,4 +195,23 @@ def _tool_events(intent: str | None, created) -> list[dict[str, Any]]:
         tool(TOOLS[intent], True, "Already noted")
     if intent in INTENT_TOOLS:
         tool(INTENT_TOOLS[intent], True, "")
+    if intent == "remember":
+        from mira.memories.models import Memory
+
+        stored = db.session.scalars(
+            db.select(Memory).where(
+                Memory.network_id == interaction.network_id,
+                Memory.source_interaction_id == interaction.id,
+                Memory.status == "confirmed",
+            )
+        ).all()
+        if stored:
+            for memory in stored:
+                tool("store_memory", True, memory.canonical_text, memory_id=str(memory.id))
+        else:
+            tool("store_memory", False, "Nothing was stored")
+    if intent == "recall":
+        found = outcome.get("recalled") or []
+        summary = f"{len(found)} found" if found else "Nothing found"
+        tool("search_memory", True, summary, memory_ids=found)
     return events

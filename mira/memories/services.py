@@ -119,7 +119,8 @@ def remember(interaction, found, now: datetime, engine: str) -> list[Memory]:
     }
     made: list[Memory] = []
 
-    def add(**fields) -> Memory:
+    def add(status: str = "proposed", **fields) -> Memory:
+        reason = "asked to remember" if status == "confirmed" else "heard"
         memory = Memory(
             id=uuid.uuid4(),
             network_id=interaction.network_id,
@@ -127,8 +128,8 @@ def remember(interaction, found, now: datetime, engine: str) -> list[Memory]:
             source_interaction_id=interaction.id,
             participant_person_ids=participants,
             provenance=provenance,
-            status="proposed",
-            transition_history=[_step(None, "proposed", "heard", utcnow())],
+            status=status,
+            transition_history=[_step(None, status, reason, utcnow())],
             **fields,
         )
         db.session.add(memory)
@@ -172,8 +173,35 @@ def remember(interaction, found, now: datetime, engine: str) -> list[Memory]:
             proposed_end_at=memory.proposed_end_at,
             expires_at=memory.expires_at,
             confidence=memory.confidence,
+            status=memory.status,
         )
     return made
+
+
+SEARCH_SCAN = 1000  # the newest memories a search reads (a household's, many times over)
+
+
+def search(network_id: uuid.UUID, query: str, limit: int = 3) -> list[Memory]:
+    """The network's memories that answer `query` best: most words in common, open ones before
+    expired ones, newer first. Dismissed and superseded memories are not recalled."""
+    from mira.assistant.memories import recall_terms, relevance
+
+    terms = recall_terms(query)
+    candidates = db.session.scalars(
+        db.select(Memory)
+        .where(
+            Memory.network_id == network_id,
+            Memory.status.not_in(("dismissed", "superseded", "cancelled")),
+        )
+        .order_by(Memory.created_at.desc())
+        .limit(SEARCH_SCAN)
+    ).all()
+    if not terms:  # "what do you remember?": the newest open ones
+        return [m for m in candidates if m.status in OPEN_STATUSES][:limit]
+    scored = [(relevance(terms, m.canonical_text), m) for m in candidates]
+    scored = [(score, m) for score, m in scored if score > 0]
+    scored.sort(key=lambda pair: (-pair[0], pair[1].status not in OPEN_STATUSES))
+    return [m for _, m in scored[:limit]]
 
 
 def expire_due(now: datetime | None = None) -> int:

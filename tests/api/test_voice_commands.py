@@ -115,3 +115,36 @@ def test_no_audio_and_a_disabled_service_are_refused(client, alice):
     assert empty.status_code == 400
     client.patch("/api/v1/service/disable", headers=alice.headers)
     assert ask(client, alice, wav_bytes(flite_speech("Hello."))).status_code == 503
+
+
+def test_a_spoken_memory_is_stored_then_found_by_a_spoken_question(client, alice, bob):
+    told = sse_events(
+        ask(
+            client,
+            alice,
+            wav_bytes(flite_speech("Remember that my passport is in the top drawer.")),
+        )
+    )
+    [stored] = [e for e in told if e["type"] == "tool_result"]
+    assert stored["tool"] == "store_memory" and stored["ok"] is True
+    assert "passport is in the top drawer" in stored["summary"]
+    [memory] = client.get(f"{alice.prefix()}/memories", headers=alice.headers).json
+    assert memory["id"] == stored["memory_id"]
+    assert memory["status"] == "confirmed" and memory["memory_type"] == "fact"
+    assert "remember that your passport is in the top drawer" in "".join(
+        e["text"] for e in told if e["type"] == "token"
+    )
+
+    asked = sse_events(ask(client, alice, wav_bytes(flite_speech("Where is my passport?"))))
+    [search] = [e for e in asked if e["type"] == "tool_result"]
+    assert search["tool"] == "search_memory" and search["ok"] is True
+    assert search["memory_ids"] == [memory["id"]]
+    reply = "".join(e["text"] for e in asked if e["type"] == "token")
+    assert "your passport is in the top drawer" in reply
+
+    # Another network's assistant knows nothing of it.
+    elsewhere = sse_events(ask(client, bob, wav_bytes(flite_speech("Where is my passport?"))))
+    [search] = [e for e in elsewhere if e["type"] == "tool_result"]
+    assert search["memory_ids"] == [] and search["summary"] == "Nothing found"
+    reply = "".join(e["text"] for e in elsewhere if e["type"] == "token")
+    assert reply.startswith("I don't remember anything about your passport")

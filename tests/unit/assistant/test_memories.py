@@ -62,3 +62,65 @@ def test_one_utterance_may_hold_several_memories():
 )
 def test_corrections_are_recognised_with_their_new_time(text, corrects):
     assert (correction_time(text, NOW) is not None) is corrects
+
+
+@pytest.mark.parametrize(
+    "command, remember",
+    [
+        ("remember that Bob likes green tea", "Bob likes green tea"),
+        ("Please remember the wifi password is tulip42.", "the wifi password is tulip42"),
+        ("note that the plumber comes on Tuesday", "the plumber comes on Tuesday"),
+    ],
+)
+def test_asked_to_remember(command, remember):
+    from mira.assistant.commands import answer_command
+
+    answer = answer_command(command, NOW, {})
+    assert answer.intent == "remember" and answer.remember == remember
+    assert not answer.actions
+
+
+@pytest.mark.parametrize(
+    "command", ["remember to buy milk", "remember that I meet Bob tomorrow at 5pm"]
+)
+def test_remembering_a_commitment_stays_an_action(command):
+    from mira.assistant.commands import answer_command
+
+    answer = answer_command(command, NOW, {})
+    assert answer.intent != "remember" and answer.actions
+
+
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("what do you know about Bob", "Bob"),
+        ("when is Anna's birthday", "Anna's birthday"),
+        ("where is my passport?", "my passport"),
+        ("do you remember the wifi password", "the wifi password"),
+        ("what do you remember", ""),
+    ],
+)
+def test_memory_questions(question, topic):
+    from mira.assistant.commands import answer_command
+
+    answer = answer_command(question, NOW, {})
+    assert answer.intent == "recall" and answer.recall == topic
+
+
+def test_recall_matches_words_not_substrings():
+    from mira.assistant.memories import recall_terms, relevance
+
+    terms = recall_terms("when is Anna's birthday?")
+    assert terms == ["anna", "birthday"]
+    assert relevance(terms, "Anna's birthday is on the 3rd of May") == 2
+    assert relevance(terms, "Annabel likes birthdays") == 1  # plural kept, Annabel is not Anna
+    assert relevance(recall_terms("what do you know about it"), "It is late") == 0
+
+
+def test_recall_answer_says_only_what_was_found():
+    from mira.assistant.commands import recall_answer
+
+    assert recall_answer("Anna", []) == "I don't remember anything about Anna."
+    assert recall_answer("my keys", ["My keys are on the hook"]) == (
+        "I remember this about your keys: your keys are on the hook."
+    )

@@ -5,13 +5,11 @@ Every call is one `generateContent` request with structured output (a JSON schem
 is data from outside, so malformed items are dropped and malformed answers raise `GeminiError`.
 Callers catch `GeminiError` and fall back to the offline rules.
 
-Commands use structured output with an `intent`, not Gemini function calling. The facts a tool
-would fetch (the time, the network's status) are small and known before the call, so they go in
-the prompt; the tools that would act (create a reminder, stop listening) must run in Mira's
-services, inside its database transaction, so a declared function would only be returned to us
-as data anyway. Function calling would add a second round trip to turn tool results into a
-spoken answer, and the model may answer in prose instead of calling; one schema-constrained
-request is faster and validates the same way as action extraction.
+Wake-word commands heard by the pipeline use structured output with an `intent`: nobody watches
+their answer being written, the facts a tool would fetch (the time, the network's status) fit in
+the prompt, and one schema-constrained request is faster than a function-calling round trip.
+Voice commands, whose answer the app shows as it streams and which may need to look things up
+(search_memory), use streaming with function calling instead: mira.assistant.gemini_voice.
 
 Time budget: `timeout_s` bounds the whole call, retries included. Each HTTP attempt has the same
 timeout, the SDK retries only fast failures (408, 429, 5xx, connection errors) with short

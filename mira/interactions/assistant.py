@@ -60,7 +60,10 @@ def network_status(network: Network) -> dict[str, Any]:
 
 
 def react(
-    interaction: Interaction, on_request: bool = False, command: str | None = None
+    interaction: Interaction,
+    on_request: bool = False,
+    command: str | None = None,
+    brain=None,
 ) -> list[Action]:
     """Answer a command or extract commitments and refresh the conversation summary. Commits.
 
@@ -76,7 +79,7 @@ def react(
     if (interaction.meta or {}).get("assistant") and not on_request:
         return []
     network = db.session.get(Network, interaction.network_id)
-    brain = _assistant()
+    brain = brain or _assistant()
     now = interaction.timestamp.astimezone(network_settings.timezone(network.settings))
     answer = found = summary = None
     remembered: list = []

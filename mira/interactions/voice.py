@@ -87,9 +87,23 @@ def _answer(job, say) -> dict[str, Any]:
     jobs.set_stage(job, "assistant", 0.8)
     interaction = _file_command(job, network, text, transcript, decoded.duration_s, start_s, end_s)
     command = _command_of(text, network)
+    from mira.assistant.brain import Assistant, assistant
     from mira.interactions.assistant import react
 
-    created = react(interaction, command=command)
+    brain = assistant(cfg)
+    if brain.llm is not None and not (interaction.meta or {}).get("assistant"):
+        answered = _answer_with_gemini(brain.llm, interaction, network, command, say)
+        if answered is not None:
+            jobs.set_stage(job, "done", 1.0)
+            reply, created = answered
+            return {
+                "interaction_ids": [str(interaction.id)],
+                "action_ids": [str(a.id) for a in created],
+                "transcript": text,
+                "response": reply,
+            }
+        brain = Assistant()  # Gemini failed before saying or doing anything: the offline rules
+    created = react(interaction, command=command, brain=brain)
     meta = interaction.meta or {}
     for event in _tool_events(meta.get("assistant") or {}, created, interaction):
         say(event)
@@ -215,3 +229,176 @@ def _tool_events(outcome: dict[str, Any], created, interaction) -> list[dict[str
         summary = f"{len(found)} found" if found else "Nothing found"
         tool("search_memory", True, summary, memory_ids=found)
     return events
+
+
+# With Gemini: a streamed answer whose tool calls Mira's services carry out ----------------------
+
+
+def _answer_with_gemini(llm, interaction, network, command, say):
+    """(reply, created actions), or None when Gemini failed before anything was said or done
+    (the caller then answers with the offline rules)."""
+    from mira.assistant.gemini import GeminiError
+    from mira.assistant.gemini_voice import converse
+    from mira.interactions.assistant import network_status
+
+    tools = VoiceTools(interaction, network, say)
+    spoken: list[str] = []
+
+    def on_text(piece: str) -> None:
+        spoken.append(piece)
+        say({"type": "token", "text": piece})
+
+    try:
+        reply = converse(llm, command, tools.now, network_status(network), tools.run, on_text)
+    except GeminiError as exc:
+        if not spoken and not tools.calls:
+            log.warning("voice command: Gemini failed (%s); answering offline", exc)
+            return None
+        say({"type": "error", "message": "The answer was cut short"})
+        reply = "".join(spoken).strip()
+    tools.record(reply)
+    return reply, tools.created
+
+
+class VoiceTools:
+    """The tools a model may call during a voice command, each run by Mira's own services, in
+    its own transaction, and announced on the stream as `tool_call` then `tool_result`."""
+
+    def __init__(self, interaction: Interaction, network: Network, say) -> None:
+        from mira.networks.settings import timezone
+
+        self.interaction, self.network, self.say = interaction, network, say
+        self.zone = timezone(network.settings)
+        self.now = interaction.timestamp.astimezone(self.zone)
+        self.calls: list[str] = []
+        self.created: list = []
+        self.extracted: list = []
+
+    def run(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(name)
+        self.say({"type": "tool_call", "tool": name, "status": "running"})
+        handler = getattr(self, f"_{name}", None)
+        try:
+            result = handler(args) if handler else {"ok": False, "reason": "Unknown tool"}
+        except Exception:
+            log.exception("voice tool %s failed", name)
+            db.session.rollback()
+            result = {"ok": False, "reason": "It failed on Mira's side"}
+        event = {"type": "tool_result", "tool": name, "ok": bool(result.get("ok"))}
+        event["summary"] = result.get("summary") or result.get("reason") or ""
+        event.update({k: v for k, v in result.items() if k.endswith("_id") or k.endswith("_ids")})
+        self.say(event)
+        return result
+
+    # Actions ---------------------------------------------------------------------------------
+
+    def _create(self, action_type: str, details: dict[str, Any], missing: str):
+        from mira.actions import services as actions
+        from mira.assistant.gemini import action_from_item
+        from mira.realtime.messages import canonical_text
+
+        extracted = action_from_item({"action_type": action_type, "details": details}, self.zone)
+        if extracted is None:
+            return {"ok": False, "reason": missing}
+        with network_lock(self.network.id):
+            made = actions.create_extracted(self.interaction, [extracted])
+            db.session.commit()
+        self.extracted.append(extracted)
+        if not made:
+            return {"ok": True, "summary": "Already noted"}
+        self.created.extend(made)
+        action = made[0]
+        summary = canonical_text({"action_type": action.action_type, "details": action.details})
+        return {"ok": True, "summary": summary, "action_id": str(action.id)}
+
+    def _create_reminder(self, args):
+        details = {"description": args.get("description"), "time": args.get("time")}
+        return self._create("remind", details, "A reminder needs what and when")
+
+    def _create_calendar_event(self, args):
+        keys = ("name", "start_time", "end_time", "location")
+        details = {k: args[k] for k in keys if args.get(k) not in (None, "")}
+        return self._create("schedule", details, "An event needs a name and a start time")
+
+    def _create_task(self, args):
+        details = {k: args[k] for k in ("description", "due") if args.get(k) not in (None, "")}
+        return self._create("task", details, "A task needs a description")
+
+    # Memories --------------------------------------------------------------------------------
+
+    def _store_memory(self, args):
+        from mira.assistant.memories import MEMORY_TYPES, ExtractedMemory
+        from mira.memories import services as memories
+
+        text = " ".join(str(args.get("text") or "").split())[:1000]
+        kind = args.get("memory_type")
+        if not text or kind not in MEMORY_TYPES:
+            return {"ok": False, "reason": "A memory needs its text and a known type"}
+        memory = ExtractedMemory(kind, text, confidence=1.0, status="confirmed")
+        with network_lock(self.network.id):
+            made = memories.remember(self.interaction, [memory], self.now, "gemini")
+            db.session.commit()
+        if not made:
+            return {"ok": True, "summary": "Already remembered"}
+        return {"ok": True, "summary": made[0].canonical_text, "memory_id": str(made[0].id)}
+
+    def _search_memory(self, args):
+        from mira.memories import services as memories
+
+        found = memories.search(self.network.id, str(args.get("query") or ""), limit=5)
+        return {
+            "ok": True,
+            "summary": f"{len(found)} found" if found else "Nothing found",
+            "memories": [m.canonical_text for m in found],
+            "memory_ids": [str(m.id) for m in found],
+        }
+
+    # The rest --------------------------------------------------------------------------------
+
+    def _get_current_time(self, args):
+        from mira.assistant.commands import clock_text
+
+        now = self.now
+        return {"ok": True, "summary": "", "local_time": now.isoformat(), "said": clock_text(now)}
+
+    def _stop_listening(self, args):
+        from mira.events import services as events
+
+        with network_lock(self.network.id):
+            if self.network.service_enabled:
+                self.network.service_enabled = False
+                events.record(self.network.id, "service.status", {"service_enabled": False})
+            db.session.commit()
+        return {"ok": True, "summary": "Listening is off"}
+
+    def _send_email(self, args):
+        return {"ok": False, "reason": CONTACT_TOOLS["email"][1].split(";")[0]}
+
+    def _web_search(self, args):
+        return {"ok": False, "reason": "Mira cannot search the web"}
+
+    def record(self, reply: str) -> None:
+        """The command's answer, as the offline path records it: the response and what was
+        done in its metadata, the commitments as memories, and `interaction.created`."""
+        from mira.assistant.memories import extract_memories
+        from mira.events import services as events
+        from mira.interactions.services import event_data
+        from mira.memories import services as memories
+
+        interaction = self.interaction
+        with network_lock(self.network.id):
+            meta = dict(interaction.meta or {})
+            meta["response"] = reply
+            meta["assistant"] = {
+                "engine": "gemini",
+                "intent": "tools" if self.calls else "answer",
+                "tools": self.calls,
+                "actions": len(self.created),
+            }
+            interaction.meta = meta
+            memories.remember(
+                interaction, extract_memories("", self.now, self.extracted), self.now, "gemini"
+            )
+            db.session.flush()
+            events.record(interaction.network_id, "interaction.created", event_data(interaction))
+            db.session.commit()

@@ -148,3 +148,62 @@ def test_a_spoken_memory_is_stored_then_found_by_a_spoken_question(client, alice
     assert search["memory_ids"] == [] and search["summary"] == "Nothing found"
     reply = "".join(e["text"] for e in elsewhere if e["type"] == "token")
     assert reply.startswith("I don't remember anything about your passport")
+
+
+@pytest.fixture
+def gemini(monkeypatch):
+    """Gemini as the assistant, behind the fake transport of the Gemini unit tests."""
+    from mira.assistant import brain
+    from tests.unit.assistant.test_gemini import FakeGemini
+
+    fake = FakeGemini()
+    monkeypatch.setattr(brain, "assistant", lambda settings: brain.Assistant(fake.client()))
+    return fake
+
+
+def test_with_gemini_mira_runs_the_tools_and_the_reply_streams(client, alice, reminder_wav, gemini):
+    from tests.unit.assistant.test_gemini_voice import call, stream
+
+    gemini.answers = [
+        stream([call("create_reminder", description="call mom", time="2030-01-04T17:00:00Z")]),
+        stream([{"text": "I'll remind you "}], [{"text": "at five."}]),
+    ]
+    events = sse_events(ask(client, alice, reminder_wav))
+    types = [e["type"] for e in events]
+    assert types == ["transcript", "tool_call", "tool_result", "token", "token", "done"]
+    result = events[2]
+    assert result["tool"] == "create_reminder" and result["ok"] is True
+    [action] = client.get(f"{alice.prefix()}/actions", headers=alice.headers).json
+    assert action["id"] == result["action_id"] and action["scheduled_time"].startswith("2030-01-04")
+    [command] = client.get(f"{alice.prefix()}/interactions", headers=alice.headers).json
+    assert command["metadata"]["response"] == "I'll remind you at five."
+    assert command["metadata"]["assistant"]["engine"] == "gemini"
+    assert "remind me to call mom" in gemini.user_text(0).lower()
+
+
+def test_with_gemini_a_tool_mira_cannot_do_is_reported_not_done(client, alice, gemini):
+    from tests.unit.assistant.test_gemini_voice import call, stream
+
+    gemini.answers = [
+        stream([call("web_search", query="weather in Paris")]),
+        stream([{"text": "I can't search the web."}]),
+    ]
+    wav = wav_bytes(flite_speech("What is the weather in Paris?"))
+    events = sse_events(ask(client, alice, wav))
+    [result] = [e for e in events if e["type"] == "tool_result"]
+    assert result["tool"] == "web_search" and result["ok"] is False and result["summary"]
+    sent = gemini.body(1)["contents"][2]["parts"][0]["functionResponse"]["response"]
+    assert sent["ok"] is False
+
+
+def test_when_gemini_fails_first_the_offline_rules_answer(client, alice, reminder_wav, gemini):
+    from tests.unit.assistant.test_gemini import api_error
+
+    gemini.answers = [api_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")]
+    events = sse_events(ask(client, alice, reminder_wav))
+    assert "error" not in [e["type"] for e in events]
+    [result] = [e for e in events if e["type"] == "tool_result"]
+    assert result["tool"] == "create_reminder" and result["ok"] is True
+    assert "5:00 PM" in "".join(e["text"] for e in events if e["type"] == "token")
+    [command] = client.get(f"{alice.prefix()}/interactions", headers=alice.headers).json
+    assert command["metadata"]["assistant"]["engine"] == "offline"

@@ -59,11 +59,12 @@ class Assistant:
         return self._ask("answer_command", answer_command, command, now, status)
 
     def extract_memories(self, text: str, now: datetime, actions: Sequence[ExtractedAction]):
-        """What is worth remembering (offline rules for now, whatever the engine: the Gemini
-        client has no memory prompt yet)."""
+        """What is worth remembering: Gemini's structured output, or the offline rules."""
         from mira.assistant.memories import extract_memories
 
-        return extract_memories(text, now, list(actions))
+        if self.llm is not None and not text.strip():
+            return extract_memories(text, now, list(actions))  # nothing said: no call needed
+        return self._ask("extract_memories", extract_memories, text, now, list(actions))
 
     def summarize(self, turns: Sequence[Turn]) -> ConversationSummary:
         from mira.assistant.summary import summarize

@@ -49,6 +49,8 @@ from mira.speech import SAMPLE_RATE, Segment, Transcript
 if TYPE_CHECKING:
     from google.genai import types
 
+    from mira.assistant.memories import ExtractedMemory
+
 logger = logging.getLogger(__name__)
 
 # The current stable Flash model of the Gemini API (fast, multimodal, structured output).
@@ -146,6 +148,25 @@ COMMAND_SCHEMA: dict[str, Any] = {
     "required": ["intent", "response", "actions"],
 }
 
+MEMORY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "memories": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "memory_type": {"type": "string", "enum": ["fact", "preference", "plan"]},
+                    "canonical_text": {"type": "string"},
+                    "proposed_start_at": _NULLABLE_STRING,
+                    "confidence": {"type": "number"},
+                },
+                "required": ["memory_type", "canonical_text"],
+            },
+        }
+    },
+    "required": ["memories"],
+}
 SUMMARY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -283,6 +304,23 @@ class GeminiClient:
         lines = [*_clock_lines(now), f"Network status: {status_text}", "Command:", command.strip()]
         answer = self._generate_json("command", [self._text_part(lines)], COMMAND_SCHEMA)
         return command_from_answer(answer, now.tzinfo)
+
+    def extract_memories(
+        self, text: str, now: datetime, actions: Sequence[ExtractedAction] = ()
+    ) -> list[ExtractedMemory]:
+        """Facts, preferences and plans in `text`; the commitments already found (`actions`)
+        become memories the same way as offline, so plans match their actions."""
+        from mira.assistant.memories import from_action
+
+        found = [from_action(action) for action in actions]
+        if not text.strip():
+            return found
+        now = _aware(now)
+        lines = [*_clock_lines(now), "Utterance:", text.strip()]
+        answer = self._generate_json("memories", [self._text_part(lines)], MEMORY_SCHEMA)
+        if not isinstance(answer, dict) or not isinstance(answer.get("memories"), list):
+            raise GeminiError("Gemini's answer has no list of memories")
+        return found + memories_from_answer(answer["memories"], now)
 
     def summarize(self, turns: Sequence[Turn]) -> ConversationSummary:
         """Title and summaries of a conversation; nothing to summarise gives empty fields."""
@@ -518,6 +556,31 @@ def command_from_answer(answer: Any, zone: tzinfo | None) -> CommandResult:
         actions=actions,
         disable_service=intent == "stop_listening",
     )
+
+
+def memories_from_answer(items: Sequence[Any], now: datetime) -> list[ExtractedMemory]:
+    """The well-formed memories of a list; commitments (the action extractor's) and plans
+    without a usable time drop out."""
+    from mira.assistant.memories import ExtractedMemory
+
+    memories: list[ExtractedMemory] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        kind, text = item.get("memory_type"), _text(item.get("canonical_text"))
+        if kind not in ("fact", "preference", "plan") or text is None:
+            continue
+        confidence = _number(item.get("confidence"))
+        confidence = 0.8 if confidence is None else min(1.0, max(0.0, confidence))
+        if kind == "plan":
+            start = _local_time(item.get("proposed_start_at"), now.tzinfo or UTC)
+            if start is None:
+                continue
+            end = start + DEFAULT_EVENT_DURATION
+            memories.append(ExtractedMemory("plan", text, None, start, end, end, confidence))
+        else:
+            memories.append(ExtractedMemory(kind, _shorten(text), confidence=confidence))
+    return memories
 
 
 def summary_from_answer(answer: Any) -> ConversationSummary:

@@ -58,3 +58,52 @@ def test_a_failing_gemini_falls_back_to_the_offline_rules_within_its_budget():
     assert len(fake.requests) >= 1
     assert result.intent == "remind"
     assert result.actions[0].scheduled_time == NOW.replace(hour=17, minute=0)
+
+
+def test_gemini_memories_through_the_brain_with_the_offline_rules_as_fallback():
+    from mira.assistant.memories import ExtractedMemory
+
+    said = "Anna is allergic to peanuts and I think we should see Dune on Friday at 8"
+    fake = FakeGemini(
+        model_answer(
+            {
+                "memories": [
+                    {
+                        "memory_type": "fact",
+                        "canonical_text": "Anna is allergic to peanuts",
+                        "confidence": 0.95,
+                    },
+                    {
+                        "memory_type": "plan",
+                        "canonical_text": "See Dune",
+                        "proposed_start_at": "2026-03-06T20:00:00+00:00",
+                    },
+                    {"memory_type": "plan", "canonical_text": "A plan with no time"},
+                    {"memory_type": "commitment", "canonical_text": "not Gemini's to say"},
+                    {"memory_type": "fact", "canonical_text": "   "},
+                    "junk",
+                ]
+            }
+        )
+    )
+    found = Assistant(fake.client()).extract_memories(said, NOW, [])
+    assert [(m.memory_type, m.canonical_text) for m in found] == [
+        ("fact", "Anna is allergic to peanuts"),
+        ("plan", "See Dune"),
+    ]
+    from datetime import datetime
+
+    assert found[1].proposed_start_at == datetime.fromisoformat("2026-03-06T20:00:00+00:00")
+    assert isinstance(found[0], ExtractedMemory) and found[0].confidence == 0.95
+    assert said in fake.user_text()
+    # Gemini down: the offline rules still find the fact.
+    offline = Assistant(FakeGemini(SERVER_ERROR).client(max_retries=0)).extract_memories(
+        "Anna is allergic to peanuts", NOW, []
+    )
+    assert [(m.memory_type, m.canonical_text) for m in offline] == [
+        ("fact", "Anna is allergic to peanuts")
+    ]
+    # Nothing said (a command's own actions only): no call at all.
+    quiet = FakeGemini(SERVER_ERROR)
+    assert Assistant(quiet.client()).extract_memories("", NOW, []) == []
+    assert quiet.requests == []

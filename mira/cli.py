@@ -59,6 +59,30 @@ def create_user(email: str, password: str) -> None:
     _echo({"id": user.id, "email": user.email, "default_network_id": user.default_network_id})
 
 
+@mira_cli.command("set-password")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def set_password(email: str, password: str) -> None:
+    """Set a user's password (a reset); their sessions end."""
+    from mira.auth import services
+
+    user = _user_by_email(email)
+    try:
+        services.set_password(user, password)
+    except MiraError as exc:
+        _fail(exc)
+    _echo({"id": user.id, "email": user.email, "password_set": True})
+
+
+@mira_cli.command("users")
+def users() -> None:
+    """Every account, one JSON line each (no password hashes)."""
+    from mira.auth import services
+
+    for row in services.list_users(limit=100_000):
+        _echo(row)
+
+
 @mira_cli.command("create-network")
 @click.argument("name")
 @click.option("--owner", "owner_email", help="Email of the user who will own it.")

@@ -219,6 +219,9 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_S3_ENDPOINT_URL": _env("MIRA_S3_ENDPOINT_URL"),
         # AWS Lambda (MIRA_QUEUE=zappa): longest retry delay slept inside an async task, and
         # the function to invoke from outside Lambda.
+        # false: POST /auth/register and first sign-ins with Google/GitHub are refused; accounts
+        # come from `flask mira create-user`.
+        "MIRA_OPEN_SIGNUP": _env_bool("MIRA_OPEN_SIGNUP", True),
         "MIRA_ZAPPA_MAX_SLEEP_S": _env_float("MIRA_ZAPPA_MAX_SLEEP_S", 15.0),
         "MIRA_ZAPPA_FUNCTION": _env("MIRA_ZAPPA_FUNCTION"),
         # Speech and assistant

@@ -6,10 +6,12 @@ from mira.auth.schemas import (
     CredentialsSchema,
     GitHubExchangeSchema,
     LoginSchema,
+    MePatchSchema,
     MeSchema,
     OAuthCallbackSchema,
     OAuthUrlQuerySchema,
     OAuthUrlSchema,
+    PasswordChangeSchema,
     RefreshSchema,
     TokenSchema,
     WebCallbackQuerySchema,
@@ -74,6 +76,26 @@ def logout(body):
 def get_me():
     """The caller and the networks they belong to."""
     return services.me(current_user())
+
+
+@blp.route("/me", methods=["PATCH"])
+@blp.arguments(MePatchSchema)
+@blp.response(200, MeSchema)
+def patch_me(body):
+    """Choose the default network: the one the network-less routes (the apps) act on."""
+    return services.set_default_network(current_user(), body["default_network_id"])
+
+
+@blp.route("/password", methods=["POST"])
+@blp.arguments(PasswordChangeSchema)
+@blp.response(200, TokenSchema)
+@auth_rate_limit
+def change_password(body):
+    """Change your password (the current one is required when there is one); every other
+    session ends, and this answer carries new tokens."""
+    return services.change_password(
+        current_user(), body.get("current_password"), body["new_password"]
+    )
 
 
 @blp.route("/me", methods=["DELETE"])

@@ -101,3 +101,17 @@ class WebCallbackQuerySchema(Schema):
 
     class Meta:
         unknown = "exclude"  # providers add parameters of their own (scope, authuser, prompt)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(
+        validate=validate.Length(max=256),
+        metadata={"description": "Required when the account has a password"},
+    )
+    new_password = fields.String(required=True, validate=validate.Length(min=8, max=256))
+
+
+class MePatchSchema(Schema):
+    default_network_id = fields.UUID(
+        required=True, metadata={"description": "A network you belong to"}
+    )

@@ -72,8 +72,84 @@ def create_user(email: str, password: str | None) -> User:
     return user
 
 
+def signup_open() -> bool:
+    return bool(current_app.config["MIRA_OPEN_SIGNUP"])
+
+
 def register(email: str, password: str) -> dict[str, Any]:
+    if not signup_open():
+        raise MiraError(
+            403,
+            "Sign-up is closed on this server: ask its administrator for an account",
+            "SIGNUP_CLOSED",
+        )
     return token_response(create_user(email, password))
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def set_password(user: User, new_password: str) -> None:
+    """Set a password (an admin's reset, or the user's own change) and end every session."""
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise MiraError(
+            422,
+            f"The password must be at least {MIN_PASSWORD_LENGTH} characters",
+            "VALIDATION_ERROR",
+            {"new_password": [f"Shorter than minimum length {MIN_PASSWORD_LENGTH}."]},
+        )
+    user.password_hash = hash_password(new_password, current_app.config["MIRA_PASSWORD_HASH"])
+    db.session.execute(
+        db.update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    db.session.commit()
+
+
+def change_password(user: User, current_password: str | None, new_password: str):
+    """The user's own change: the current password is required when there is one (an account
+    made by Google or GitHub sign-in may add its first). Other sessions end; this one gets new
+    tokens."""
+    method = current_app.config["MIRA_PASSWORD_HASH"]
+    if user.password_hash is not None and not verify_password(
+        user.password_hash, current_password or "", method
+    ):
+        raise MiraError(403, "The current password is not correct", "INVALID_CREDENTIALS")
+    set_password(user, new_password)
+    return token_response(user)
+
+
+def set_default_network(user: User, network_id: uuid.UUID) -> dict[str, Any]:
+    """Which network the network-less routes (/api/v1/…, the apps) act on."""
+    member = db.session.get(Membership, (network_id, user.id))
+    if member is None:
+        raise MiraError(404, "Network not found", "NOT_FOUND")
+    user.default_network_id = network_id
+    db.session.commit()
+    return me(user)
+
+
+def list_users(limit: int = 1000) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        db.select(User, db.func.count(Membership.network_id))
+        .outerjoin(Membership, Membership.user_id == User.id)
+        .group_by(User.id)
+        .order_by(User.created_at)
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "id": user.id,
+            "email": user.email,
+            "is_active": user.is_active,
+            "has_password": user.password_hash is not None,
+            "default_network_id": user.default_network_id,
+            "networks": networks_count,
+            "created_at": user.created_at,
+        }
+        for user, networks_count in rows
+    ]
 
 
 def login(email: str, password: str) -> dict[str, Any]:

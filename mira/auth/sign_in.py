@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mira.auth import oauth
 from mira.auth.models import OAuthFlow, OAuthIdentity, User
-from mira.auth.services import create_user, normalise_email, token_response
+from mira.auth.services import create_user, normalise_email, signup_open, token_response
 from mira.auth.tokens import sha256_hex
 from mira.errors import MiraError
 from mira.extensions import db
@@ -201,6 +201,12 @@ def account_for(provider_name: str, profile: oauth.Profile) -> User:
             )
         email = normalise_email(profile.email)
         user = db.session.scalar(db.select(User).where(User.email == email))
+        if user is None and not signup_open():
+            raise MiraError(
+                403,
+                "Sign-up is closed on this server: ask its administrator for an account",
+                "SIGNUP_CLOSED",
+            )
         if user is None:
             try:
                 user = create_user(email, None)

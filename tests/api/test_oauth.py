@@ -381,3 +381,14 @@ def test_openapi_documents_the_sign_in_routes(client):
         "/api/v1/auth/google/web/login",
     ):
         assert path in paths
+
+
+def test_closed_sign_up_lets_existing_accounts_sign_in_but_makes_no_new_ones(
+    client, provider, register, app, monkeypatch
+):
+    alice = register("alice@example.com")
+    monkeypatch.setitem(app.config, "MIRA_OPEN_SIGNUP", False)
+    stranger = _google_desktop(client, provider, Person("g-new", "stranger@example.com"))
+    assert stranger.status_code == 403 and stranger.json["error_code"] == "SIGNUP_CLOSED"
+    known = _google_desktop(client, provider, Person("g-al", alice.email))
+    assert known.status_code == 200 and known.json["user"]["id"] == alice.user_id

@@ -411,15 +411,46 @@ def export_network(network_id: str, out: Path) -> None:
 
 @mira_cli.command("import-network")
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_network(bundle: Path) -> None:
+@click.option(
+    "--owner",
+    "owner_email",
+    help="Make this user an owner, with the network as their default (created when missing, "
+    "with no network of their own).",
+)
+@click.option("--password", help="The owner's password when the account is created here.")
+def import_network(bundle: Path, owner_email: str | None, password: str | None) -> None:
     """Load a bundle written by export-network (ids preserved; members matched by email)."""
+    from mira.auth import services as accounts
+    from mira.auth.models import User
+    from mira.extensions import db
     from mira.ops.bundle import import_network as load
 
+    owner = None
+    if owner_email:
+        email = accounts.normalise_email(owner_email)
+        owner = db.session.scalar(db.select(User).where(User.email == email))
+        if owner is None:
+            if not password:
+                password = click.prompt(
+                    f"Password for the new account {email}",
+                    hide_input=True,
+                    confirmation_prompt=True,
+                )
+            if len(password) < 8:
+                raise click.BadParameter("password must be at least 8 characters")
+    created = None
     try:
+        if owner_email and owner is None:
+            owner = created = accounts.create_user(owner_email, password, personal_network=False)
         with _LazyBar("Importing audio") as bar:
-            result = load(bundle, progress=bar)
-    except MiraError as exc:
-        _fail(exc)
+            result = load(bundle, progress=bar, owner=owner)
+    except BaseException as exc:
+        if created is not None:  # all or nothing: no account left behind without its network
+            db.session.delete(created)
+            db.session.commit()
+        if isinstance(exc, MiraError):
+            _fail(exc)
+        raise
     _echo(result)
 
 

@@ -53,8 +53,8 @@ def token_response(user: User, family_id: uuid.UUID | None = None) -> dict[str, 
     }
 
 
-def create_user(email: str, password: str | None) -> User:
-    """A user and their personal network (their default)."""
+def create_user(email: str, password: str | None, personal_network: bool = True) -> User:
+    """A user and, unless told otherwise, their personal network (their default)."""
     email = normalise_email(email)
     if db.session.scalar(db.select(User.id).where(User.email == email)):
         raise MiraError(409, "An account with this email already exists", "EMAIL_TAKEN")
@@ -66,8 +66,9 @@ def create_user(email: str, password: str | None) -> User:
     except IntegrityError as exc:  # a concurrent registration won the race
         db.session.rollback()
         raise MiraError(409, "An account with this email already exists", "EMAIL_TAKEN") from exc
-    network = networks.create_network(user, f"{email.split('@')[0]}'s network", commit=False)
-    user.default_network_id = network.id
+    if personal_network:
+        network = networks.create_network(user, f"{email.split('@')[0]}'s network", commit=False)
+        user.default_network_id = network.id
     db.session.commit()
     return user
 

@@ -143,9 +143,9 @@ def export_network(
                     if row.get("audio_key"):
                         audio_keys.add(row["audio_key"])
         members = [
-            {"email": email, "role": role}
-            for email, role in db.session.execute(
-                db.select(User.email, Membership.role)
+            {"email": email, "role": role, "default": default_id == network_id}
+            for email, role, default_id in db.session.execute(
+                db.select(User.email, Membership.role, User.default_network_id)
                 .join(Membership, Membership.user_id == User.id)
                 .where(Membership.network_id == network_id)
                 .order_by(User.email)
@@ -207,22 +207,28 @@ def _bundle_rows(bundle: zipfile.ZipFile, name: str) -> Iterator[dict[str, Any]]
 
 
 def import_network(
-    path: str | Path | IO[bytes], progress: Progress | None = None
+    path: str | Path | IO[bytes],
+    progress: Progress | None = None,
+    owner: User | None = None,
 ) -> dict[str, Any]:
     """Load a bundle into this server, ids preserved, in one transaction (all or nothing).
 
     Members are matched by email: users missing here are listed in `missing_members` (create
-    them, then `flask mira add-member`). The audio is written before the rows are committed,
-    so no committed row points at missing audio.
+    them, then `flask mira add-member`). Members whose default network it was get it as their
+    default again when they have none. `owner` (a laptop → server move) becomes an owner and
+    gets it as their default network. The audio is written before the rows are committed, so
+    no committed row points at missing audio.
     """
     try:
-        return _import(path, progress)
+        return _import(path, progress, owner)
     except BaseException:
         db.session.rollback()
         raise
 
 
-def _import(path: str | Path | IO[bytes], progress: Progress | None) -> dict[str, Any]:
+def _import(
+    path: str | Path | IO[bytes], progress: Progress | None, owner: User | None
+) -> dict[str, Any]:
     store = blob_store()
     try:
         opened = zipfile.ZipFile(path)
@@ -254,7 +260,7 @@ def _import(path: str | Path | IO[bytes], progress: Progress | None) -> dict[str
                 counts[name] += len(batch)
         if counts.get("networks") != 1:
             raise BundleError("The bundle must hold exactly one network")
-        added, missing_members = _add_members(bundle, network_id)
+        added, missing_members = _add_members(bundle, network_id, owner)
         audio = [i for i in bundle.infolist() if i.filename.startswith("audio/") and not i.is_dir()]
         prefix = f"{network_id}/"
         for done, info in enumerate(audio, start=1):
@@ -281,11 +287,16 @@ def _import(path: str | Path | IO[bytes], progress: Progress | None) -> dict[str
     }
 
 
-def _add_members(bundle: zipfile.ZipFile, network_id: uuid.UUID) -> tuple[list, list]:
+def _add_members(
+    bundle: zipfile.ZipFile, network_id: uuid.UUID, owner: User | None
+) -> tuple[list, list]:
     try:
         members = json.loads(bundle.read("members.json"))
     except KeyError:
         members = []
+    if owner is not None:
+        members = [m for m in members if str(m.get("email", "")).strip().lower() != owner.email]
+        members.insert(0, {"email": owner.email, "role": "owner", "default": True})
     added, missing = [], []
     for member in members:
         email = str(member.get("email", "")).strip().lower()
@@ -295,7 +306,7 @@ def _add_members(bundle: zipfile.ZipFile, network_id: uuid.UUID) -> tuple[list, 
             missing.append({"email": email, "role": role})
             continue
         db.session.add(Membership(network_id=network_id, user_id=user.id, role=role))
-        if user.default_network_id is None:
+        if user.default_network_id is None or user is owner:
             user.default_network_id = network_id
         added.append({"email": email, "role": role})
     return added, missing

@@ -408,6 +408,58 @@ def test_import_reports_members_missing_on_the_new_server(
     assert network.status_code == 200 and network.json["role"] == "owner"
 
 
+def test_a_laptop_to_server_move_keeps_its_owner_and_default_network(
+    runner, client, alice, bob, target, tmp_path
+):
+    _household(client, alice, bob)
+    bundle = tmp_path / "laptop.zip"
+    json_lines(runner.invoke(args=["mira", "export-network", alice.network_id, str(bundle)]))
+    with target.app_context():
+        result = target.test_cli_runner().invoke(
+            args=[
+                "mira",
+                "import-network",
+                str(bundle),
+                "--owner",
+                alice.email,
+                "--password",
+                alice.password,
+            ]
+        )
+    assert result.exit_code == 0, result.output
+    (imported,) = json_lines(result)
+    assert imported["members"][0] == {"email": alice.email, "role": "owner"}
+    http = target.test_client()
+    login = http.post("/api/v1/auth/login", json={"email": alice.email, "password": alice.password})
+    assert login.status_code == 200
+    headers = {"Authorization": f"Bearer {login.json['access_token']}"}
+    me = http.get("/api/v1/auth/me", headers=headers).json
+    # One network, the imported one, as default: no second, empty personal network.
+    assert me["default_network_id"] == alice.network_id
+    assert [n["id"] for n in me["networks"]] == [alice.network_id]
+    assert http.get("/api/v1/persons", headers=headers).json  # the network-less routes reach it
+
+
+def test_an_import_that_fails_leaves_no_owner_account_behind(runner, client, alice, tmp_path):
+    bundle = tmp_path / "same.zip"
+    json_lines(runner.invoke(args=["mira", "export-network", alice.network_id, str(bundle)]))
+    result = runner.invoke(
+        args=[
+            "mira",
+            "import-network",
+            str(bundle),
+            "--owner",
+            "new@example.com",
+            "--password",
+            "long enough pw",
+        ]
+    )
+    assert result.exit_code != 0 and "already exists" in result.output
+    from mira.auth.models import User
+
+    assert db.session.scalar(db.select(User).where(User.email == "new@example.com")) is None
+
+
 def test_importing_a_network_that_exists_is_refused_and_changes_nothing(
     runner, client, alice, tmp_path
 ):

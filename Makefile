@@ -25,6 +25,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 
 test: lint
+	$(BIN)/python -m tests.system_check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 format: $(BIN)/.installed

@@ -36,6 +36,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     _register_request_hooks(app)
+    from mira import legacy_lan
+
+    # After the request hooks: a refused first-generation call carries its request id too.
+    legacy_lan.init_app(app)
 
     from mira.cli import register_cli
 

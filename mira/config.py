@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +132,59 @@ def _region_of(arn: str) -> str | None:
     return parts[3] if len(parts) > 3 and parts[0] == "arn" and parts[3] else None
 
 
+# Loopback and private ranges: the first-generation clients' own LAN, nothing routed from outside.
+LEGACY_LAN_DEFAULT_ALLOW = (
+    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7,fe80::/10"
+)
+
+
+def _cidrs(name: str, value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated CIDRs (a bare address is one host); host bits set is a typo, refused."""
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as exc:
+            raise ConfigError(f"{name} holds {item!r}, which is not a CIDR ({exc})") from exc
+    if not networks:
+        raise ConfigError(f"{name} is empty: name at least one CIDR, e.g. 192.168.0.0/16")
+    return tuple(networks)
+
+
+def _legacy_lan() -> dict[str, Any]:
+    """First-generation clients without accounts (mira/legacy_lan.py): off unless asked for.
+
+    The network and the allow-list are read and checked only when the mode is on, so a typo
+    stops the server at start-up instead of opening (or silently closing) the LAN paths.
+    """
+    enabled = _env_bool("MIRA_LEGACY_LAN", False)
+    settings = {
+        "MIRA_LEGACY_LAN": enabled,
+        "MIRA_LEGACY_LAN_NETWORK": None,
+        "MIRA_LEGACY_LAN_ALLOW": _cidrs("MIRA_LEGACY_LAN_ALLOW", LEGACY_LAN_DEFAULT_ALLOW),
+    }
+    if not enabled:
+        return settings
+    raw = _env("MIRA_LEGACY_LAN_NETWORK")
+    if raw is None:
+        raise ConfigError(
+            "MIRA_LEGACY_LAN is on but MIRA_LEGACY_LAN_NETWORK is not set: give the id (a UUID) "
+            "of the network the first-generation clients act on"
+        )
+    try:
+        settings["MIRA_LEGACY_LAN_NETWORK"] = uuid.UUID(str(raw).strip())
+    except ValueError as exc:
+        raise ConfigError(
+            f"MIRA_LEGACY_LAN_NETWORK must be a network id (a UUID), not {raw!r}"
+        ) from exc
+    settings["MIRA_LEGACY_LAN_ALLOW"] = _cidrs(
+        "MIRA_LEGACY_LAN_ALLOW", _env("MIRA_LEGACY_LAN_ALLOW", LEGACY_LAN_DEFAULT_ALLOW)
+    )
+    return settings
+
+
 def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read every setting Mira knows from the environment."""
     instance = Path(instance_path)
@@ -164,6 +219,9 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_REFRESH_TOKEN_DAYS": _env_int("MIRA_REFRESH_TOKEN_DAYS", 30),
         "MIRA_PASSWORD_HASH": _env("MIRA_PASSWORD_HASH", "scrypt"),
         "MIRA_AUTH_RATE_LIMIT": _env("MIRA_AUTH_RATE_LIMIT", "20 per minute"),
+        # false: POST /auth/register and first sign-ins with Google/GitHub are refused; accounts
+        # come from `flask mira create-user`.
+        "MIRA_OPEN_SIGNUP": _env_bool("MIRA_OPEN_SIGNUP", True),
         # Sign-in with Google and GitHub (mira/auth/sign_in.py): off until credentials are set.
         "GOOGLE_CLIENT_ID": _env("GOOGLE_CLIENT_ID"),
         "GOOGLE_CLIENT_SECRET": _env("GOOGLE_CLIENT_SECRET"),
@@ -209,6 +267,8 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         # Events a request caused go out this long after its response (see realtime/outbox.py).
         "MIRA_EVENTS_AFTER_RESPONSE_MS": _env_float("MIRA_EVENTS_AFTER_RESPONSE_MS", 100.0),
         "MIRA_REALTIME_MAX_SOCKETS": _env_int("MIRA_REALTIME_MAX_SOCKETS", 500),
+        # Unprefixed, account-less paths of first-generation LAN clients (mira/legacy_lan.py).
+        **_legacy_lan(),
         # flask-sock: WebSocket pings find dead peers; the apps only ever send tiny frames.
         "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 4096},
         # Voice commands: how long an answer may keep silent before the stream gives up.
@@ -219,9 +279,6 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_S3_ENDPOINT_URL": _env("MIRA_S3_ENDPOINT_URL"),
         # AWS Lambda (MIRA_QUEUE=zappa): longest retry delay slept inside an async task, and
         # the function to invoke from outside Lambda.
-        # false: POST /auth/register and first sign-ins with Google/GitHub are refused; accounts
-        # come from `flask mira create-user`.
-        "MIRA_OPEN_SIGNUP": _env_bool("MIRA_OPEN_SIGNUP", True),
         "MIRA_ZAPPA_MAX_SLEEP_S": _env_float("MIRA_ZAPPA_MAX_SLEEP_S", 15.0),
         "MIRA_ZAPPA_FUNCTION": _env("MIRA_ZAPPA_FUNCTION"),
         # Speech and assistant

@@ -36,6 +36,9 @@ class Scope:
     # False on the network-less paths (/api/v1/…): the Mira apps' API, whose answers follow the
     # apps' contract where it differs from API.md (see mira/apps_api.py).
     network_in_path: bool = True
+    # A first-generation client without credentials, on the legacy LAN network (no user, no
+    # role: only the routes of mira/legacy_lan.py's table reach a view with it).
+    legacy_lan: bool = False
 
     @property
     def network_id(self) -> uuid.UUID:
@@ -121,6 +124,12 @@ def resolve_scope() -> None:
         return
     raw_network_id = (request.view_args or {}).pop("network_id", None)
     network_id = parse_uuid(raw_network_id, "network_id") if raw_network_id else None
+    from mira.legacy_lan import legacy_scope  # the module builds on this one
+
+    legacy = legacy_scope(network_id)
+    if legacy is not None:
+        g.scope = legacy
+        return
     token = _credential()
     if not token:
         raise unauthorized()

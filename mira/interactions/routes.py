@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from mira import legacy_lan
 from mira.auth.scope import device_route, network_blueprint, parse_uuid, scope
 from mira.interactions import services
 from mira.interactions.schemas import (
@@ -92,4 +93,6 @@ class Register(MethodView):
         s16le 16 kHz mono PCM. With `wait=N` the 202 answer waits up to N s for the job.
         A `session_token` (from the socket's `session_ready`) is checked when sent.
         """
+        if scope().legacy_lan:
+            query = legacy_lan.with_uploader(query)
         return upload_response(query)

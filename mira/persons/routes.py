@@ -36,6 +36,14 @@ class Persons(MethodView):
         return services.as_dict(services.create(scope().network_id, body["name"]))
 
 
+@blp.route("/all")
+class AllPersons(MethodView):
+    @blp.response(200, PersonSchema(many=True))
+    def get(self):
+        """Every person of the network, by index, unpaginated (first-generation clients)."""
+        return services.all_persons(scope().network_id)
+
+
 @blp.route("/<person_id>")
 class PersonItem(MethodView):
     @blp.arguments(PersonQuerySchema, location="query")

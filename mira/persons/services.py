@@ -86,6 +86,15 @@ def list_persons(network_id: uuid.UUID, limit: int, offset: int, include_embeddi
     return as_dicts(list(rows), include_embedding), total
 
 
+def all_persons(network_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every person of the network, by index, in one list: first-generation clients (their
+    training dialog) know no pages. A network's persons are a household's, a handful."""
+    rows = db.session.scalars(
+        db.select(Person).where(Person.network_id == network_id).order_by(Person.index)
+    ).all()
+    return as_dicts(list(rows))
+
+
 def create(network_id: uuid.UUID, name: str | None) -> Person:
     """A new person with the network's next index (retried if a concurrent insert took it)."""
     for _attempt in range(5):

@@ -1,6 +1,7 @@
 from flask import request
 from flask.views import MethodView
 
+from mira import legacy_lan
 from mira.apps_api import for_apps, json_response
 from mira.auth import services as auth_services
 from mira.auth.scope import (
@@ -55,14 +56,18 @@ class Register(MethodView):
     @blp.arguments(ClientRegisterSchema(partial=True), required=False)
     @blp.response(200, RegisteredSchema)
     def post(self, body, client_id):
-        """Register (or refresh) a client of the network."""
+        """Register (or refresh) a client of the network. First-generation LAN clients also
+        get `version`: terminal-client exits unless it is the one it was written for."""
         metadata = dict(body.get("metadata") or {})
         for key in ("local_ip_address", "external_ip_address"):
             if body.get(key):
                 metadata[key] = body[key]
-        return services.register_client(
+        registered = services.register_client(
             scope().network_id, _check_client_id(client_id), metadata, request.remote_addr
         )
+        if scope().legacy_lan:
+            registered["version"] = legacy_lan.PROTOCOL_VERSION
+        return registered
 
 
 @blp.route("/client/deregister/<client_id>")

@@ -66,6 +66,12 @@ CLIENT_LIST_DOC = {
 class RegisteredSchema(Schema):
     message = fields.String()
     client = fields.Nested(ClientSchema)
+    version = fields.String(
+        metadata={
+            "description": "Only for first-generation LAN clients (legacy LAN mode): the API "
+            "version they were written for"
+        }
+    )
 
 
 class ConnectedClientSchema(Schema):

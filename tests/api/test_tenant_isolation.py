@@ -252,6 +252,7 @@ ROUTES = [
     # persons
     Route("GET", "/persons"),
     Route("GET", "/persons", query="include_embedding=true"),
+    Route("GET", "/persons/all"),
     Route("POST", "/persons", {"name": "intruder"}),
     Route("GET", "/persons/<person_id>"),
     Route("GET", "/persons/<person_id>", query="include_embedding=true"),

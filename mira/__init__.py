@@ -117,6 +117,9 @@ def _register_blueprints(app: Flask) -> None:
     from mira.streams.routes import blp as streams
 
     api.register_plain(health, "/")
+    from mira.docs_assets import blp as docs_assets
+
+    app.register_blueprint(docs_assets)
     api.register_plain(auth, "/api/v1/auth")
     api.register_plain(networks, "/api/v1/networks")
     for blp, path in (

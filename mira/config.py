@@ -299,12 +299,9 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": _env(
-            "MIRA_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
-        ),
+        # Served by Mira from pinned packages (mira/docs_assets.py): the docs work offline.
+        "OPENAPI_SWAGGER_UI_URL": _env("MIRA_SWAGGER_UI_URL", "/docs-assets/swagger-ui/"),
         "OPENAPI_REDOC_PATH": "/redoc",
-        "OPENAPI_REDOC_URL": _env(
-            "MIRA_REDOC_URL", "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js"
-        ),
+        "OPENAPI_REDOC_URL": _env("MIRA_REDOC_URL", "/docs-assets/redoc/redoc.standalone.js"),
         "JSON_SORT_KEYS": False,
     }

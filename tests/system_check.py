@@ -17,6 +17,7 @@ TOOLS = {
     "ffmpeg": ("decoding WebM/M4A uploads", "ffmpeg", "ffmpeg"),
     "sox": ("making noise for the noisy-room tests", "sox", "sox"),
     "flite": ("speaking test sentences", "flite", "flite"),
+    "chromium": ("rendering /docs offline in a real browser", "chromium", None),
 }
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox/transcription")
 

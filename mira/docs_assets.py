@@ -1,10 +1,10 @@
 """Swagger UI and ReDoc, served by Mira itself so /docs and /redoc work without internet.
 
 The assets come from one pinned package, openapi-ui-bundles (Swagger UI and ReDoc); its folders
-are found without importing it. (flask-swagger-ui 5.34's Swagger UI stopped rendering this API
-after its second tag, with no error: tests/e2e/test_docs_offline.py would catch that.) flask-smorest's pages load them from
-`OPENAPI_SWAGGER_UI_URL` and `OPENAPI_REDOC_URL`, which point here unless a deployment sets
-MIRA_SWAGGER_UI_URL / MIRA_REDOC_URL (a CDN, say).
+are found without importing it. flask-smorest's pages load them from `OPENAPI_SWAGGER_UI_URL`
+and `OPENAPI_REDOC_URL`, which point here unless a deployment sets MIRA_SWAGGER_UI_URL /
+MIRA_REDOC_URL (a CDN, say). (flask-swagger-ui 5.34's Swagger UI stopped rendering this API
+after its second tag, with no error; tests/e2e/test_docs_offline.py catches such a thing.)
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 PROJECT_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -1,6 +1,7 @@
 """gunicorn settings; every value can be overridden with GUNICORN_* variables or flags."""
 
 import os
+import tempfile
 
 # `--bind` on the command line (make run, tests) wins; containers listen on every interface.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -19,9 +20,30 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # stall, so they go to memory when the system has it.
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
+# Metrics add up across workers (prometheus_client's multiprocess mode, mira/metrics.py): one
+# folder for this server's workers, emptied when it starts.
+metrics_dir = os.environ.get("MIRA_METRICS_DIR") or os.path.join(
+    tempfile.gettempdir(), f"mira-metrics-{os.getpid()}"
+)
+os.environ["MIRA_METRICS_DIR"] = metrics_dir
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def on_starting(server):
+    """Counts left by an earlier run of this server would be added to the new one's."""
+    os.makedirs(metrics_dir, exist_ok=True)
+    for name in os.listdir(metrics_dir):
+        if name.endswith(".db"):
+            os.remove(os.path.join(metrics_dir, name))
+
+
+def child_exit(server, worker):
+    """A dead worker's gauges (open sockets) stop counting; its counters stay in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, metrics_dir)
 
 
 def post_worker_init(worker):

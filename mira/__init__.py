@@ -218,10 +218,8 @@ def _reject_nul_characters() -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
-    from mira.metrics import request_metrics
+    from mira.metrics import observe_request
     from mira.observability import log_request, route_of_request
-
-    request_counts = request_metrics(app)
 
     @app.before_request
     def _start():
@@ -241,5 +239,5 @@ def _register_request_hooks(app: Flask) -> None:
             # The limiter adds Retry-After to every response; it only means something on errors.
             response.headers.pop("Retry-After", None)
         duration_s = log_request(response)
-        request_counts.observe(request.method, route_of_request(), response.status_code, duration_s)
+        observe_request(request.method, route_of_request(), response.status_code, duration_s)
         return response

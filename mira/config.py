@@ -213,6 +213,8 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_LOG_FORMAT": _log_format(env),
         # Bearer token of /metrics; unset: open in development, 404 in production.
         "MIRA_METRICS_TOKEN": _env("MIRA_METRICS_TOKEN"),
+        # Where processes of one host add up their metrics (gunicorn sets it for its workers).
+        "MIRA_METRICS_DIR": _env("MIRA_METRICS_DIR"),
         # Audio uploads per network (interactions/register, streams/{id}/audio).
         "MIRA_UPLOAD_RATE_LIMIT": _env("MIRA_UPLOAD_RATE_LIMIT", "600 per minute"),
         "MIRA_ACCESS_TOKEN_MINUTES": _env_int("MIRA_ACCESS_TOKEN_MINUTES", 15),

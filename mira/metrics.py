@@ -1,9 +1,14 @@
-"""Prometheus metrics in the text exposition format, without a client library.
+"""Prometheus metrics with prometheus_client, exact across processes.
 
-Request counters and the latency histogram live in this process (each gunicorn worker or
-Lambda instance reports its own; Prometheus sums them by `instance`). Jobs by status and the
-queue depth are read from the database at scrape time, so every process reports the same truth.
-Writing the tiny text format here keeps `import wsgi` free of another dependency.
+Requests (count and latency per route), jobs (by kind and outcome, run time, time per stage)
+and open realtime sockets are prometheus_client metrics. With `MIRA_METRICS_DIR` set (gunicorn's
+config sets it for its workers; point `flask mira worker` at the same folder on the same host)
+they run in multiprocess mode: every process writes its values to files there, and a scrape,
+whichever worker answers it, adds up all of them, so 30 requests spread over two workers show
+as 30. Without it (one process: `flask run`, tests) the process reports its own.
+
+Jobs by status and the queue depth are read from the database at scrape time, so every process
+reports the same truth.
 
 `/metrics` is guarded by `MIRA_METRICS_TOKEN` (a bearer token). Without a token it is open in
 development and absent (404) in production, so it is never exposed by accident.
@@ -12,164 +17,192 @@ development and absent (404) in production, so it is never exposed by accident.
 from __future__ import annotations
 
 import hmac
-import math
-import threading
+import os
 import time
-from collections import defaultdict
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
 from mira.errors import MiraError
 
+# The classic text format: what every Prometheus version scrapes.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+JOB_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-class RequestMetrics:
-    """Per-process request counts and latency histograms, safe across threads."""
-
-    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS_S):
-        self.buckets = buckets
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str, str], int] = defaultdict(int)
-        # (method, route) -> [count per bucket..., +Inf count], sum
-        self._histograms: dict[tuple[str, str], list[int]] = {}
-        self._sums: dict[tuple[str, str], float] = defaultdict(float)
-
-    def observe(self, method: str, route: str, status: int, duration_s: float) -> None:
-        key = (method, route)
-        with self._lock:
-            self._counts[(method, route, str(status))] += 1
-            counts = self._histograms.get(key)
-            if counts is None:
-                counts = self._histograms[key] = [0] * (len(self.buckets) + 1)
-            for index, bound in enumerate(self.buckets):
-                if duration_s <= bound:
-                    counts[index] += 1
-            counts[-1] += 1
-            self._sums[key] += duration_s
-
-    def lines(self) -> list[str]:
-        with self._lock:
-            counts = dict(self._counts)
-            histograms = {k: list(v) for k, v in self._histograms.items()}
-            sums = dict(self._sums)
-        out = [
-            "# HELP mira_http_requests_total HTTP requests answered, by method, route and status.",
-            "# TYPE mira_http_requests_total counter",
-        ]
-        for (method, route, status), value in sorted(counts.items()):
-            labels = {"method": method, "route": route, "status": status}
-            out.append(sample("mira_http_requests_total", labels, value))
-        out += [
-            "# HELP mira_http_request_duration_seconds Time to answer HTTP requests.",
-            "# TYPE mira_http_request_duration_seconds histogram",
-        ]
-        for (method, route), bucket_counts in sorted(histograms.items()):
-            base = {"method": method, "route": route}
-            for bound, value in zip(self.buckets, bucket_counts, strict=False):
-                out.append(
-                    sample(
-                        "mira_http_request_duration_seconds_bucket",
-                        {**base, "le": _number(bound)},
-                        value,
-                    )
-                )
-            out.append(
-                sample(
-                    "mira_http_request_duration_seconds_bucket",
-                    {**base, "le": "+Inf"},
-                    bucket_counts[-1],
-                )
-            )
-            out.append(
-                sample("mira_http_request_duration_seconds_sum", base, sums[(method, route)])
-            )
-            out.append(sample("mira_http_request_duration_seconds_count", base, bucket_counts[-1]))
-        return out
+def use_metrics_dir(folder: str | None) -> None:
+    """Multiprocess mode for this process: must happen before prometheus_client is imported
+    (it picks its value store then), which is why the metrics below are made on first use."""
+    if folder and not os.environ.get(MULTIPROC_ENV):
+        os.makedirs(folder, exist_ok=True)
+        os.environ[MULTIPROC_ENV] = folder
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def multiprocess() -> bool:
+    return bool(os.environ.get(MULTIPROC_ENV))
 
 
-def _number(value: float) -> str:
-    if isinstance(value, float) and math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return f"{value:.1f}"
-    return repr(value) if isinstance(value, float) else str(value)
+@cache
+def _metrics() -> dict[str, Any]:
+    from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+    disable_created_metrics()  # the `_created` series only double a scrape's size
+    made = {
+        "requests": Counter(
+            "mira_http_requests",
+            "HTTP requests answered, by method, route and status.",
+            ["method", "route", "status"],
+            registry=None,
+        ),
+        "latency": Histogram(
+            "mira_http_request_duration_seconds",
+            "Time to answer HTTP requests.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=None,
+        ),
+        "jobs": Counter(
+            "mira_jobs_finished",
+            "Jobs that ended an attempt, by kind and outcome (succeeded, superseded, retried, "
+            "failed).",
+            ["kind", "outcome"],
+            registry=None,
+        ),
+        "job_seconds": Histogram(
+            "mira_job_duration_seconds",
+            "From a job's start to its end, per attempt.",
+            ["kind"],
+            buckets=JOB_BUCKETS_S,
+            registry=None,
+        ),
+        "stage_seconds": Histogram(
+            "mira_job_stage_duration_seconds",
+            "Time spent in each stage of a job (decode, vad, embed, transcribe, …).",
+            ["kind", "stage"],
+            buckets=JOB_BUCKETS_S,
+            registry=None,
+        ),
+        "sockets": Gauge(
+            "mira_realtime_sockets",
+            "Realtime sockets open.",
+            registry=None,
+            multiprocess_mode="livesum",
+        ),
+    }
+    return made
 
 
-def sample(name: str, labels: dict[str, Any], value: float) -> str:
-    """One exposition line: `name{label="value",…} number`."""
-    if labels:
-        body = ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items())
-        return f"{name}{{{body}}} {_number(value)}"
-    return f"{name} {_number(value)}"
+def observe_request(method: str, route: str, status: int, duration_s: float) -> None:
+    metrics = _metrics()
+    metrics["requests"].labels(method, route, str(status)).inc()
+    metrics["latency"].labels(method, route).observe(duration_s)
 
 
-def request_metrics(app: Flask | None = None) -> RequestMetrics:
-    app = app or current_app
-    metrics = app.extensions.get("mira_metrics")
-    if metrics is None:
-        metrics = app.extensions["mira_metrics"] = RequestMetrics()
-    return metrics
+def job_finished(kind: str, outcome: str, duration_s: float | None) -> None:
+    metrics = _metrics()
+    metrics["jobs"].labels(kind, outcome).inc()
+    if duration_s is not None and duration_s >= 0:
+        metrics["job_seconds"].labels(kind).observe(duration_s)
 
 
-def _job_lines() -> list[str]:
+def job_stages(kind: str, timings_ms: dict[str, Any]) -> None:
+    histogram = _metrics()["stage_seconds"]
+    for stage, value in timings_ms.items():
+        if isinstance(value, int | float) and value >= 0:
+            histogram.labels(kind, stage).observe(value / 1000.0)
+
+
+def sockets_changed(delta: int) -> None:
+    gauge = _metrics()["sockets"]
+    if delta > 0:
+        gauge.inc(delta)
+    elif delta < 0:
+        gauge.dec(-delta)
+
+
+class _Scrape:
+    """What only the scrape knows: build info, this process's uptime, jobs and queue from the
+    database (a prometheus_client custom collector)."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        from mira import __version__
+
+        info = GaugeMetricFamily("mira_info", "Build information.", labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info
+        started = self.app.config.get("MIRA_STARTED_AT", time.time())
+        yield GaugeMetricFamily(
+            "mira_uptime_seconds",
+            "Seconds since the answering process built its app.",
+            value=round(time.time() - started, 3),
+        )
+        yield from _job_families(self.app)
+
+
+def _job_families(app: Flask):
+    from prometheus_client.core import GaugeMetricFamily
+
     from mira.extensions import db
     from mira.jobs.models import JOB_STATUSES, Job
 
     rows = db.session.execute(
         db.select(Job.kind, Job.status, db.func.count()).group_by(Job.kind, Job.status)
     ).all()
+    jobs = GaugeMetricFamily(
+        "mira_jobs", "Jobs in the database, by kind and status.", labels=["kind", "status"]
+    )
     by_status = dict.fromkeys(JOB_STATUSES, 0)
-    out = [
-        "# HELP mira_jobs Jobs in the database, by kind and status.",
-        "# TYPE mira_jobs gauge",
-    ]
     for kind, status, count in sorted(rows):
         by_status[status] = by_status.get(status, 0) + count
-        out.append(sample("mira_jobs", {"kind": kind, "status": status}, count))
-    out += [
-        "# HELP mira_jobs_by_status Jobs in the database, by status (every status, zeros too).",
-        "# TYPE mira_jobs_by_status gauge",
-    ]
-    out += [sample("mira_jobs_by_status", {"status": s}, n) for s, n in by_status.items()]
-    out += [
-        "# HELP mira_queue_depth Jobs waiting to run: queued rows, and messages in the broker.",
-        "# TYPE mira_queue_depth gauge",
-        sample("mira_queue_depth", {"source": "database"}, by_status.get("queued", 0)),
-    ]
-    if current_app.config["MIRA_QUEUE"] == "rq":
+        jobs.add_metric([kind, status], count)
+    yield jobs
+    statuses = GaugeMetricFamily(
+        "mira_jobs_by_status",
+        "Jobs in the database, by status (every status, zeros too).",
+        labels=["status"],
+    )
+    for status, count in by_status.items():
+        statuses.add_metric([status], count)
+    yield statuses
+    depth = GaugeMetricFamily(
+        "mira_queue_depth",
+        "Jobs waiting to run: queued rows, and messages in the broker.",
+        labels=["source"],
+    )
+    depth.add_metric(["database"], by_status.get("queued", 0))
+    if app.config["MIRA_QUEUE"] == "rq":
         from mira import queue
 
         try:
-            out.append(sample("mira_queue_depth", {"source": "rq"}, queue.rq_queue().count))
+            depth.add_metric(["rq"], queue.rq_queue().count)
         except Exception:  # Redis away: the database figure still stands
-            current_app.logger.warning("metrics: Redis queue depth unavailable", exc_info=True)
-    return out
+            app.logger.warning("metrics: Redis queue depth unavailable", exc_info=True)
+    yield depth
 
 
 def render(app: Flask | None = None) -> str:
-    """The whole exposition: process info, requests, jobs and queue."""
-    from mira import __version__
+    """The whole exposition, from every process when in multiprocess mode."""
+    from prometheus_client import CollectorRegistry, generate_latest
 
     app = app or current_app
-    started = app.config.get("MIRA_STARTED_AT", time.time())
-    lines = [
-        "# HELP mira_info Build information.",
-        "# TYPE mira_info gauge",
-        sample("mira_info", {"version": __version__}, 1),
-        "# HELP mira_uptime_seconds Seconds since this process built its app.",
-        "# TYPE mira_uptime_seconds gauge",
-        sample("mira_uptime_seconds", {}, round(time.time() - started, 3)),
-    ]
-    lines += request_metrics(app).lines()
-    lines += _job_lines()
-    return "\n".join(lines) + "\n"
+    registry = CollectorRegistry(auto_describe=False)
+    if multiprocess():
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        MultiProcessCollector(registry)
+    else:
+        for metric in _metrics().values():
+            registry.register(metric)
+    registry.register(_Scrape(app))
+    return generate_latest(registry).decode()
 
 
 def _authorise() -> None:
@@ -199,5 +232,5 @@ def metrics_view() -> Response:
 
 
 def init_app(app: Flask) -> None:
-    request_metrics(app)
+    use_metrics_dir(app.config.get("MIRA_METRICS_DIR"))
     app.register_blueprint(blp)

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from mira import queue
+from mira import metrics, queue
 from mira.errors import MiraError, not_found
 from mira.events import services as events
 from mira.extensions import db
@@ -150,7 +150,12 @@ def set_stage(job: Job, stage: str, progress: float, timings: dict | None = None
     job.heartbeat_at = utcnow()
     if timings:
         job.timings = {**(job.timings or {}), **timings}
+        metrics.job_stages(job.kind, timings)
     db.session.commit()
+
+
+def _ran_for_s(job: Job) -> float | None:
+    return (utcnow() - job.started_at).total_seconds() if job.started_at else None
 
 
 def fail(job: Job, error: str, retry: bool = True) -> None:
@@ -162,8 +167,10 @@ def fail(job: Job, error: str, retry: bool = True) -> None:
         job.not_before = utcnow() + timedelta(seconds=delay)
         events.record(job.network_id, "job.updated", event_data(job))
         db.session.commit()
+        metrics.job_finished(job.kind, "retried", _ran_for_s(job))
         _dispatch_or_leave_for_sweeper(job, delay)
         return
+    metrics.job_finished(job.kind, "failed", _ran_for_s(job))
     job.status = "failed"
     job.error = error[:2000]
     job.finished_at = utcnow()
@@ -172,6 +179,7 @@ def fail(job: Job, error: str, retry: bool = True) -> None:
 
 
 def succeed(job: Job, result: dict[str, Any] | None, status: str = "succeeded") -> None:
+    metrics.job_finished(job.kind, status, _ran_for_s(job))
     job.status = status
     job.stage = "done"
     job.progress = 1.0

@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import Flask
 
+from mira import metrics
 from mira.realtime.messages import socket_frame
 
 log = logging.getLogger("mira.realtime")
@@ -112,7 +113,10 @@ class Hub:
 
     def add(self, conn: Connection) -> None:
         with self._lock:
-            self._by_network.setdefault(conn.network_id, set()).add(conn)
+            conns = self._by_network.setdefault(conn.network_id, set())
+            if conn not in conns:
+                conns.add(conn)
+                metrics.sockets_changed(+1)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="mira-realtime-hub", daemon=True
@@ -122,8 +126,9 @@ class Hub:
     def remove(self, conn: Connection) -> None:
         with self._lock:
             conns = self._by_network.get(conn.network_id)
-            if conns is not None:
+            if conns is not None and conn in conns:
                 conns.discard(conn)
+                metrics.sockets_changed(-1)
                 if not conns:
                     del self._by_network[conn.network_id]
 

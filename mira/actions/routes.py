@@ -61,6 +61,7 @@ class VoiceCommand(MethodView):
 class ActionItem(MethodView):
     @blp.response(200, ActionSchema, description=APPS_DETAILS)
     def get(self, action_id):
+        """One action (a reminder, event, task or message to send)."""
         return _for_caller(services.get(scope().network_id, parse_uuid(action_id, "action_id")))
 
     @blp.arguments(ActionPatchSchema)

@@ -24,6 +24,7 @@ class Conversations(MethodView):
 class ConversationItem(MethodView):
     @blp.response(200, ConversationSchema)
     def get(self, conversation_id):
+        """One conversation: its title, summaries, participants and times."""
         return services.as_dict(
             services.get(scope().network_id, parse_uuid(conversation_id, "conversation_id"))
         )
@@ -31,6 +32,7 @@ class ConversationItem(MethodView):
     @blp.arguments(ConversationPatchSchema)
     @blp.response(200, ConversationSchema)
     def patch(self, body, conversation_id):
+        """Rename a conversation or change its summaries."""
         conversation = services.update(
             scope().network_id, parse_uuid(conversation_id, "conversation_id"), body
         )

@@ -19,7 +19,7 @@ class EventQuerySchema(Schema):
 
 class EventSchema(Schema):
     id = fields.String()
-    type = fields.String()
+    type = fields.String(metadata={"enum": list(services.EVENT_TYPES)})
     data = fields.Dict()
     created_at = Timestamp()
 

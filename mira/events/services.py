@@ -25,6 +25,9 @@ EVENT_TYPES = (
     "job.updated",
     "service.status",
     "client.updated",
+    "memory.created",
+    "memory.updated",
+    "memory.deleted",
 )
 
 

@@ -43,6 +43,7 @@ class Interactions(MethodView):
 class InteractionItem(MethodView):
     @blp.response(200, InteractionSchema)
     def get(self, interaction_id):
+        """One interaction: what was said, by whom, when, and its analysis."""
         return services.get(scope().network_id, parse_uuid(interaction_id, "interaction_id"))
 
     @blp.arguments(InteractionPatchSchema)

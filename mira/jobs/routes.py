@@ -23,6 +23,7 @@ class JobItem(MethodView):
     @device_route
     @blp.response(200, JobSchema)
     def get(self, job_id):
+        """A job: status, stage, progress, attempts, result or error."""
         return services.get(scope().network_id, parse_uuid(job_id, "job_id"))
 
 

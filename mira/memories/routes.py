@@ -24,6 +24,7 @@ class Memories(MethodView):
 class MemoryItem(MethodView):
     @blp.response(200, MemorySchema)
     def get(self, memory_id):
+        """One memory, with its transition history."""
         return services.get(scope().network_id, parse_uuid(memory_id, "memory_id"))
 
     @blp.arguments(MemoryPatchSchema)

@@ -35,6 +35,7 @@ class Networks(MethodView):
 class NetworkItem(MethodView):
     @blp.response(200, NetworkSchema)
     def get(self, network_id):
+        """A network you belong to, with your role in it."""
         return services.get_for_user(current_user(), parse_uuid(network_id, "network_id"))
 
     @blp.arguments(NetworkPatchSchema)
@@ -54,6 +55,7 @@ class Members(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, MemberSchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, page, network_id):
+        """The network's members and their roles."""
         items, total = services.list_members(
             current_user(), parse_uuid(network_id, "network_id"), **page
         )

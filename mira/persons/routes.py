@@ -49,6 +49,7 @@ class PersonItem(MethodView):
     @blp.arguments(PersonQuerySchema, location="query")
     @blp.response(200, PersonSchema)
     def get(self, query, person_id):
+        """One person; `include_embedding=true` adds their voice profile."""
         person = services.get(scope().network_id, parse_uuid(person_id, "person_id"))
         return services.as_dict(person, query["include_embedding"])
 
@@ -82,6 +83,7 @@ class VoiceSamples(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, VoiceSampleSchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, page, person_id):
+        """The voice samples a person's profile is built from."""
         items, total = services.list_samples(
             scope().network_id, parse_uuid(person_id, "person_id"), **page
         )

@@ -149,6 +149,7 @@ class Keys(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, DeviceKeySchema(many=True), headers=TOTAL_COUNT_HEADER)
     def get(self, page):
+        """The network's device keys (only their prefixes: keys are shown once)."""
         items, total = auth_services.list_device_keys(scope().network_id, **page)
         return items, page_headers(total)
 
@@ -164,6 +165,7 @@ class Keys(MethodView):
 class KeyItem(MethodView):
     @blp.response(200, DeviceKeySchema)
     def get(self, key_id):
+        """One device key (its prefix, name and last use)."""
         return auth_services.get_device_key(scope().network_id, parse_uuid(key_id, "key_id"))
 
     @owner_only

@@ -28,6 +28,7 @@ class Best(MethodView):
 class Scores(MethodView):
     @blp.response(200, ScoresSchema)
     def get(self):
+        """The active streams' quality scores, and which client currently has the best one."""
         return services.scores(scope().network_id)
 
 
@@ -35,6 +36,7 @@ class Scores(MethodView):
 class Info(MethodView):
     @blp.response(200, StreamInfoSchema)
     def get(self, client_id):
+        """One client's stream quality (SNR, clarity, level, location, RSSI) and the best stream."""
         return services.client_info(scope().network_id, client_id)
 
 

@@ -51,15 +51,14 @@ def run_job(job_id: str) -> None:
     started = time.perf_counter()
     try:
         result = handler(job)
-    except services.JobFailure as exc:
-        log.info("job %s (%s) failed: %s", job.id, job.kind, exc)
-        db.session.rollback()
-        services.fail(job, f"{exc.code}: {exc}", retry=False)
-        return
     except Exception as exc:
-        log.exception("job %s (%s) crashed on attempt %s", job.id, job.kind, job.attempts)
         db.session.rollback()
-        services.fail(job, f"{type(exc).__name__}: {exc}"[:500])
+        error, retry = failure_of(exc)
+        if error.startswith("INTERNAL_ERROR") or retry:
+            log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
+        else:
+            log.info("job %s (%s) failed: %s", job.id, job.kind, error)
+        services.fail(job, error, retry=retry)
         return
     status = "superseded" if result and result.get("superseded_by") else "succeeded"
     services.succeed(job, result, status=status)
@@ -73,6 +72,46 @@ def run_job(job_id: str) -> None:
         status,
         (time.perf_counter() - started) * 1000,
     )
+
+
+UNAVAILABLE = "UNAVAILABLE: a service the job needs did not answer (database, queue or storage)"
+INTERNAL = "INTERNAL_ERROR: the job failed unexpectedly; the worker's log has the details"
+
+
+def failure_of(exc: BaseException) -> tuple[str, bool]:
+    """What a failed job records (`CODE: message`, never a Python class or trace) and whether
+    another attempt may succeed: only transient failures are retried.
+
+    - JobFailure: the job's own verdict (bad audio, a missing person…): permanent.
+    - A service's refusal (MiraError 4xx: not found, conflict, invalid): permanent; 5xx
+      (the service is disabled, a dependency is down): transient.
+    - Connections and timeouts (database, Redis, storage): transient.
+    - Anything else is a bug or an exhausted machine (MemoryError): INTERNAL_ERROR, permanent.
+    """
+    from mira.errors import MiraError
+    from mira.jobs.services import JobFailure
+
+    if isinstance(exc, JobFailure):
+        return f"{exc.code}: {exc}"[:2000], False
+    if isinstance(exc, MiraError):
+        return f"{exc.error_code}: {exc.detail}"[:2000], exc.code >= 500
+    if _is_transient(exc):
+        return UNAVAILABLE, True
+    return INTERNAL, False
+
+
+def _is_transient(exc: BaseException) -> bool:
+    import redis.exceptions
+    from sqlalchemy.exc import OperationalError
+
+    transient = (
+        ConnectionError,
+        TimeoutError,
+        OperationalError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+    )
+    return isinstance(exc, transient)
 
 
 def warm_up() -> None:

@@ -46,7 +46,7 @@ def test_a_job_is_claimed_once(network_id):
     assert db.session.get(Job, job.id).attempts == 1
 
 
-def test_transient_failures_retry_then_stay_failed(network_id, monkeypatch):
+def test_transient_failures_retry_then_stay_failed(network_id, monkeypatch, caplog):
     calls = []
 
     def flaky(job):
@@ -61,7 +61,40 @@ def test_transient_failures_retry_then_stay_failed(network_id, monkeypatch):
     job = db.session.get(Job, job.id)
     assert calls == [1, 2, 3]
     assert job.status == "failed" and job.attempts == 3
-    assert "ConnectionError: database blinked" in job.error
+    # The job says what kind of failure it was; the details stay in the worker's log.
+    assert job.error == runner.UNAVAILABLE
+    assert "blinked" in caplog.text and "ConnectionError" in caplog.text
+
+
+def test_a_refusal_by_a_service_is_permanent_and_keeps_its_code(network_id, monkeypatch):
+    from mira.errors import not_found
+
+    def gone(job):
+        raise not_found("Client")
+
+    monkeypatch.setitem(runner.HANDLERS, "gone", f"{__name__}.GONE")
+    globals()["GONE"] = gone
+    job = _job(network_id, kind="gone")
+    run_job(str(job.id))
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.error == "NOT_FOUND: Client not found"
+
+
+def test_an_unexpected_error_is_internal_not_retried_and_not_shown(network_id, monkeypatch, caplog):
+    def broken(job):
+        raise ValueError("secret detail of a bug")
+
+    monkeypatch.setitem(runner.HANDLERS, "broken", f"{__name__}.BROKEN")
+    globals()["BROKEN"] = broken
+    job = _job(network_id, kind="broken")
+    run_job(str(job.id))
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.error == runner.INTERNAL and "secret" not in job.error
+    assert "secret detail of a bug" in caplog.text
 
 
 def test_permanent_failures_are_not_retried(network_id, monkeypatch):

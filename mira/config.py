@@ -82,6 +82,17 @@ def _origins(value: str) -> list[str]:
     return origins
 
 
+def _storage_url(url: str) -> str:
+    """Refused at start-up rather than at the first upload (mira.storage.local_folder)."""
+    from mira.storage import local_folder
+
+    try:
+        local_folder(url)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    return url
+
+
 def _log_format(env: str) -> str:
     value = str(_env("MIRA_LOG_FORMAT", "json" if env == "production" else "text")).lower()
     if value not in ("json", "text"):
@@ -206,7 +217,7 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_QUEUE": _env("MIRA_QUEUE", "rq" if redis_url else "inline"),
         "MIRA_QUEUE_NAME": _env("MIRA_QUEUE_NAME", "mira"),
         "MIRA_INLINE_WORKERS": _env_int("MIRA_INLINE_WORKERS", 1),
-        "MIRA_STORAGE_URL": _env("MIRA_STORAGE_URL", str(instance / "audio")),
+        "MIRA_STORAGE_URL": _storage_url(_env("MIRA_STORAGE_URL", str(instance / "audio"))),
         "CORS_ORIGINS": [o.strip() for o in cors.split(",") if o.strip()],
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO").upper(),
         # json: one object per line (log shippers); text: readable in a terminal.

@@ -117,10 +117,29 @@ class S3Store:
         return {"backend": "s3"}
 
 
-def store_for(url: str, endpoint_url: str | None = None) -> BlobStore:
+def local_folder(url: str) -> str | None:
+    """The folder a storage URL names (`file:///folder` or a plain path), None for `s3://…`.
+    Any other scheme is refused: `file:///x` must not become a folder named `file:`."""
+    from urllib.parse import unquote, urlsplit
+
     if url.startswith("s3://"):
-        return S3Store(url, endpoint_url)
-    return LocalStore(url)
+        return None
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path:
+            raise ValueError(f"MIRA_STORAGE_URL {url!r}: a file URL names a local folder")
+        return unquote(parts.path)
+    if "://" in url or (parts.scheme and len(parts.scheme) > 1):  # "C:/…" stays a path
+        raise ValueError(
+            f"MIRA_STORAGE_URL {url!r}: use a folder, file:///folder or s3://bucket/prefix"
+        )
+    return url
+
+
+def store_for(url: str, endpoint_url: str | None = None) -> BlobStore:
+    """`s3://bucket/prefix`, `file:///absolute/folder`, or a plain folder path."""
+    folder = local_folder(url)
+    return S3Store(url, endpoint_url) if folder is None else LocalStore(folder)
 
 
 def blob_store(app: Flask | None = None) -> BlobStore:

@@ -24,7 +24,6 @@ EVENT_TYPES = (
     "action.updated",
     "job.updated",
     "service.status",
-    "client.updated",
     "memory.created",
     "memory.updated",
     "memory.deleted",
@@ -34,6 +33,8 @@ EVENT_TYPES = (
 def record(network_id: uuid.UUID, type_: str, data: dict[str, Any]) -> Event:
     """Stage an event in the current transaction, so it commits with the change it reports;
     once it has, the realtime outbox pushes it to the network's sockets."""
+    if type_ not in EVENT_TYPES:  # the documented enum (GET /events) is the whole list
+        raise ValueError(f"Unknown event type {type_!r}: add it to EVENT_TYPES")
     event = Event(network_id=network_id, type=type_, data=data, created_at=utcnow())
     db.session.add(event)
     outbox.stage(db.session, event)

@@ -40,3 +40,14 @@ def test_event_types_are_an_enum_holding_every_type_the_code_records(client):
             ):
                 recorded.add(node.args[1].value)
     assert recorded and recorded <= set(EVENT_TYPES), recorded - set(EVENT_TYPES)
+
+
+def test_recording_an_unlisted_event_type_is_a_bug_caught_at_once(app):
+    import uuid
+
+    import pytest
+
+    from mira.events import services
+
+    with pytest.raises(ValueError, match="Unknown event type"):
+        services.record(uuid.uuid4(), "client.teleported", {})

@@ -113,3 +113,32 @@ def test_an_upload_is_stored_in_s3_before_the_answer(make_app, _schema, s3_endpo
         )["Contents"]
         assert len(objects) == 1 and objects[0]["Key"].startswith(f"audio/{account.network_id}/")
         assert objects[0]["Size"] == len(data)
+
+
+@pytest.mark.parametrize(
+    "url, folder",
+    [("file:///srv/mira/audio", "/srv/mira/audio"), ("file://localhost/a%20b", "/a b")],
+)
+def test_file_urls_name_local_folders(url, folder):
+    store = store_for(url)
+    assert isinstance(store, LocalStore) and str(store.root) == folder
+
+
+@pytest.mark.parametrize(
+    "url", ["file://otherhost/x", "ftp://example.com/audio", "gs://bucket/audio", "file:"]
+)
+def test_other_storage_urls_are_refused(url):
+    with pytest.raises(ValueError, match="MIRA_STORAGE_URL"):
+        store_for(url)
+
+
+def test_windows_style_drive_paths_stay_folders():
+    assert isinstance(store_for("C:/mira/audio"), LocalStore)
+
+
+def test_a_bad_storage_url_stops_start_up(monkeypatch, tmp_path):
+    from mira.config import ConfigError, load_config
+
+    monkeypatch.setenv("MIRA_STORAGE_URL", "ftp://example.com/audio")
+    with pytest.raises(ConfigError, match="MIRA_STORAGE_URL"):
+        load_config(tmp_path)

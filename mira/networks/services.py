@@ -104,10 +104,11 @@ def delete_network_rows(network_id: uuid.UUID) -> None:
 
 
 def delete(user: User, network_id: uuid.UUID) -> None:
-    try:
-        _network, role = membership(user, network_id)
-    except MiraError:
-        return  # already gone (or never visible): deletes are idempotent
+    """API.md: deletes are idempotent for the caller's own network (gone: 204), and another
+    tenant's network answers 404 like any network out of reach."""
+    if db.session.get(Network, network_id) is None:
+        return  # already gone
+    _network, role = membership(user, network_id)
     _require_owner(role)
     delete_network_rows(network_id)
     db.session.commit()

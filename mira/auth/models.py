@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mira.extensions import db
@@ -21,6 +21,9 @@ class User(db.Model):
     default_network_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("networks.id", ondelete="SET NULL")
     )
+    # Access tokens carry the generation they were issued in; logging out or changing the
+    # password moves it on, so tokens issued before stop working at once (not 15 min later).
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -17,6 +17,7 @@ from flask import current_app, g, request
 from mira.auth.models import DeviceKey, User
 from mira.auth.tokens import (
     DEVICE_KEY_PREFIX,
+    AccessClaims,
     InvalidToken,
     read_access_token,
     sha256_hex,
@@ -96,18 +97,25 @@ def current_user() -> User:
         raise unauthorized()
     if token.startswith(DEVICE_KEY_PREFIX):
         raise MiraError(403, "Device keys cannot use this route", "DEVICE_KEY_NOT_ALLOWED")
-    user = db.session.get(User, _user_id_from_token(token))
+    claims = _claims(token)
+    user = db.session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise unauthorized("User no longer exists")
+    _check_generation(user, claims)
     g.user = user
     return user
 
 
-def _user_id_from_token(token: str) -> uuid.UUID:
+def _claims(token: str) -> AccessClaims:
     try:
         return read_access_token(token, current_app.config["SECRET_KEY"])
     except InvalidToken as exc:
         raise unauthorized(str(exc)) from exc
+
+
+def _check_generation(user: User, claims: AccessClaims) -> None:
+    if claims.generation != (user.token_generation or 0):
+        raise unauthorized("Access token revoked (signed out or password changed)")
 
 
 def _view_allows_devices() -> bool:
@@ -151,7 +159,8 @@ def scope_for_token(
             raise MiraError(404, "Network not found", "NOT_FOUND")
         network = db.session.get(Network, key.network_id)
         return Scope(network=network, device_key=key, network_in_path=network_id is not None)
-    user_id = _user_id_from_token(token)
+    claims = _claims(token)
+    user_id = claims.user_id
     # One round trip for the user, the network and the caller's role in it (a hot path).
     row = db.session.execute(
         db.select(User, Network, Membership.role)
@@ -168,9 +177,11 @@ def scope_for_token(
         user = db.session.get(User, user_id)
         if user is None or not user.is_active:
             raise unauthorized("User no longer exists")
+        _check_generation(user, claims)
         if network_id is None and user.default_network_id is None:
             raise MiraError(404, "You have no default network; use /api/v1/{network_id}/…")
         raise MiraError(404, "Network not found", "NOT_FOUND")
+    _check_generation(row[0], claims)
     return Scope(network=row[1], user=row[0], role=row[2], network_in_path=network_id is not None)
 
 

@@ -32,7 +32,7 @@ def normalise_email(email: str) -> str:
 def token_response(user: User, family_id: uuid.UUID | None = None) -> dict[str, Any]:
     cfg = current_app.config
     access, expires_in = issue_access_token(
-        user.id, cfg["SECRET_KEY"], cfg["MIRA_ACCESS_TOKEN_MINUTES"]
+        user.id, cfg["SECRET_KEY"], cfg["MIRA_ACCESS_TOKEN_MINUTES"], user.token_generation or 0
     )
     refresh = new_refresh_token()
     db.session.add(
@@ -105,7 +105,9 @@ def set_password(user: User, new_password: str) -> None:
         .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    _end_access_tokens(user.id)
     db.session.commit()
+    db.session.refresh(user)  # the new generation, for the tokens issued next
 
 
 def change_password(user: User, current_password: str | None, new_password: str):
@@ -207,7 +209,18 @@ def logout(token: str) -> None:
     )
     if row is not None:
         _revoke_family(row.family_id, utcnow())
+        _end_access_tokens(row.user_id)
         db.session.commit()
+
+
+def _end_access_tokens(user_id: uuid.UUID) -> None:
+    """Access tokens issued so far stop working now. The user's other sessions get a 401 and
+    refresh (their refresh tokens still work); a logged-out session has nothing to refresh."""
+    db.session.execute(
+        db.update(User)
+        .where(User.id == user_id)
+        .values(token_generation=db.func.coalesce(User.token_generation, 0) + 1)
+    )
 
 
 def me(user: User) -> dict[str, Any]:

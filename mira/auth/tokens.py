@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 DEVICE_KEY_PREFIX = "mira_dk_"
@@ -23,13 +24,23 @@ def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def issue_access_token(user_id: uuid.UUID, secret: str, minutes: int) -> tuple[str, int]:
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    # The user's token generation when it was issued (tokens from before it existed: 0).
+    generation: int
+
+
+def issue_access_token(
+    user_id: uuid.UUID, secret: str, minutes: int, generation: int = 0
+) -> tuple[str, int]:
     import jwt  # imported on first use: it pulls in `cryptography`, a slow start-up import
 
     now = datetime.now(UTC)
     claims = {
         "sub": str(user_id),
         "type": "access",
+        "gen": generation,
         "iat": now,
         "exp": now + timedelta(minutes=minutes),
         "jti": secrets.token_hex(8),
@@ -37,7 +48,7 @@ def issue_access_token(user_id: uuid.UUID, secret: str, minutes: int) -> tuple[s
     return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM), minutes * 60
 
 
-def read_access_token(token: str, secret: str) -> uuid.UUID:
+def read_access_token(token: str, secret: str) -> AccessClaims:
     import jwt
 
     try:
@@ -50,8 +61,11 @@ def read_access_token(token: str, secret: str) -> uuid.UUID:
         raise InvalidToken("Invalid access token") from exc
     if claims.get("type") != "access":
         raise InvalidToken("Invalid access token")
+    generation = claims.get("gen", 0)
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        raise InvalidToken("Invalid access token")
     try:
-        return uuid.UUID(claims["sub"])
+        return AccessClaims(uuid.UUID(claims["sub"]), generation)
     except (ValueError, TypeError) as exc:
         raise InvalidToken("Invalid access token") from exc
 

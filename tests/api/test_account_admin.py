@@ -112,3 +112,48 @@ def test_cli_set_password_and_users(client, runner, alice):
     [row] = [json.loads(line) for line in listed.output.splitlines()]
     assert row["email"] == alice.email and row["has_password"] is True and row["networks"] == 1
     assert "password_hash" not in row
+
+
+def test_signing_out_ends_the_access_token_at_once(client, alice):
+    other = client.post(f"{AUTH}/login", json={"email": alice.email, "password": alice.password})
+    other_tokens = other.json  # a second device of Alice's
+    assert (
+        client.post(f"{AUTH}/logout", json={"refresh_token": alice.refresh_token}).status_code
+        == 204
+    )
+    # This session's access token is refused at once, on every kind of route…
+    me = client.get(f"{AUTH}/me", headers=alice.headers)
+    assert me.status_code == 401 and "revoked" in me.json["detail"]
+    assert client.get("/api/v1/persons", headers=alice.headers).status_code == 401
+    assert client.get(f"{alice.prefix()}/persons", headers=alice.headers).status_code == 401
+    # …and cannot be renewed; the other device refreshes as after any 401 and goes on.
+    assert (
+        client.post(f"{AUTH}/refresh", json={"refresh_token": alice.refresh_token}).status_code
+        == 401
+    )
+    renewed = client.post(f"{AUTH}/refresh", json={"refresh_token": other_tokens["refresh_token"]})
+    assert renewed.status_code == 200
+    fresh = {"Authorization": f"Bearer {renewed.json['access_token']}"}
+    assert client.get("/api/v1/persons", headers=fresh).status_code == 200
+
+
+def test_a_password_change_ends_the_old_access_tokens_not_the_new_one(client, alice):
+    changed = client.post(
+        f"{AUTH}/password",
+        json={"current_password": alice.password, "new_password": "another long secret"},
+        headers=alice.headers,
+    )
+    assert changed.status_code == 200
+    assert client.get(f"{AUTH}/me", headers=alice.headers).status_code == 401
+    fresh = {"Authorization": f"Bearer {changed.json['access_token']}"}
+    assert client.get(f"{AUTH}/me", headers=fresh).status_code == 200
+
+
+def test_a_forged_generation_claim_is_refused(client, alice, app):
+    import jwt
+
+    claims = jwt.decode(alice.access_token, options={"verify_signature": False})
+    for bad in ("1", True, 1.5):
+        forged = jwt.encode({**claims, "gen": bad}, app.config["SECRET_KEY"], algorithm="HS256")
+        response = client.get(f"{AUTH}/me", headers={"Authorization": f"Bearer {forged}"})
+        assert response.status_code == 401

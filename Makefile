@@ -23,10 +23,11 @@ $(BIN)/.installed: requirements.txt requirements-nodeps.txt
 	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
-# Tests, lint, benchmarks and deployment tools (make test, make lint, make bench).
+# Tests, lint, benchmarks and deployment tools (make test, make lint, make bench). Resemblyzer
+# is installed without its dependencies on purpose (requirements-nodeps.txt): no conflict report.
 $(BIN)/.dev-installed: $(BIN)/.installed requirements-dev.txt
 	@echo "== Installing the test, lint and deployment tools"
-	$(BIN)/pip install --progress-bar on -r requirements-dev.txt
+	$(BIN)/pip install --progress-bar on --no-warn-conflicts -r requirements-dev.txt
 	touch $@
 
 migrate: $(BIN)/.installed

@@ -19,12 +19,14 @@ import logging
 import threading
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
 
 from mira import metrics
 from mira.realtime.messages import socket_frame
+from mira.types import utcnow
 
 log = logging.getLogger("mira.realtime")
 
@@ -39,6 +41,10 @@ REMEMBERED_IDS = 4096
 CONFIRM_EVERY_S = 30.0
 # The table read-back looks this far behind the newest id it saw (commits land out of id order).
 READ_BACK_S = 15.0
+# The read-back leaves younger events to pub/sub: an event a request caused must not reach the
+# sockets before the request's response (see realtime/outbox.py), and it only has to catch what
+# pub/sub missed.
+READ_BACK_MIN_AGE_S = 2.0
 # After Redis fails, publishing waits this long before trying again (the read-back covers).
 REDIS_RETRY_S = 5.0
 
@@ -118,8 +124,15 @@ class Hub:
                 conns.add(conn)
                 metrics.sockets_changed(+1)
             if self._thread is None:
+                # The read-back starts where this socket starts (its network's newest event when
+                # it connected), not whenever the thread first gets to look: an event committed
+                # in between would otherwise fall below the floor and, if pub/sub missed it too,
+                # never arrive.
                 self._thread = threading.Thread(
-                    target=self._run, name="mira-realtime-hub", daemon=True
+                    target=self._run,
+                    args=(conn.after_id,),
+                    name="mira-realtime-hub",
+                    daemon=True,
                 )
                 self._thread.start()
 
@@ -191,12 +204,12 @@ class Hub:
 
     # Background: pub/sub, read-back, client confirmations -----------------------------------
 
-    def _run(self) -> None:
+    def _run(self, floor: int | None = None) -> None:
         pubsub = None
-        read_back = ReadBack(self)
+        read_back = ReadBack(self, floor)
         next_confirm = time.monotonic() + CONFIRM_EVERY_S
         poll_s = self.app.config["MIRA_REALTIME_POLL_S"]
-        next_poll = time.monotonic()  # the first look sets where the read-back starts
+        next_poll = time.monotonic()  # read back at once from the floor
         pause, resubscribe_at = 1.0, 0.0
         while not self._stopped.is_set():
             now = time.monotonic()
@@ -273,10 +286,13 @@ class Hub:
 class ReadBack:
     """Reads recent events of the networks with local sockets back from the table."""
 
-    def __init__(self, hub: Hub):
+    def __init__(self, hub: Hub, floor: int | None = None):
         self.hub = hub
-        self.floor: int | None = None
+        # None: the first run takes the newest event id as the floor.
+        self.floor = floor
         self._seen: collections.deque[tuple[float, int]] = collections.deque()
+        if floor is not None:
+            self._seen.append((time.monotonic(), floor))
 
     def run(self) -> None:
         from mira.events.models import Event
@@ -291,9 +307,14 @@ class ReadBack:
             networks = list(self.hub._by_network)
         newest = self.floor
         if networks:
+            old_enough = utcnow() - timedelta(seconds=READ_BACK_MIN_AGE_S)
             rows = db.session.scalars(
                 db.select(Event)
-                .where(Event.id > self.floor, Event.network_id.in_(networks))
+                .where(
+                    Event.id > self.floor,
+                    Event.network_id.in_(networks),
+                    Event.created_at <= old_enough,
+                )
                 .order_by(Event.id)
                 .limit(1000)
             ).all()

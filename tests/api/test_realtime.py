@@ -407,3 +407,37 @@ def test_renaming_then_dropping_the_socket_frees_the_new_name(client, live, alic
     ).status_code != 201:
         assert again.status_code == 409 and time.monotonic() < deadline, again.json
         time.sleep(0.05)
+
+
+def test_the_read_back_starts_where_the_first_socket_started(app, alice):
+    """An event committed after a socket connected but before the hub's thread first looked
+    (a loaded machine) is still read back: the floor is the socket's start, not the thread's."""
+    from mira.events.models import Event
+    from mira.extensions import db
+    from mira.realtime.hub import Connection, ReadBack, hub_for
+
+    network_id = uuid.UUID(alice.network_id)
+    newest = db.session.scalar(db.select(db.func.max(Event.id))) or 0
+    hub = hub_for(app)
+    conn = Connection(threading.Event(), network_id, after_id=newest)
+    with hub._lock:
+        hub._by_network.setdefault(network_id, set()).add(conn)
+    from datetime import timedelta
+
+    from mira.realtime.hub import READ_BACK_MIN_AGE_S
+    from mira.types import utcnow
+
+    committed = utcnow() - timedelta(seconds=READ_BACK_MIN_AGE_S + 1)
+    db.session.add(
+        Event(
+            network_id=network_id, type="person.created", data={"id": "late"}, created_at=committed
+        )
+    )
+    # A fresh one is left to pub/sub (it may come from a request whose response is not out yet).
+    db.session.add(Event(network_id=network_id, type="person.created", data={"id": "fresh"}))
+    db.session.info.pop("mira_outbox_staged", None)
+    db.session.commit()
+    delivered = []
+    hub.deliver = delivered.append
+    ReadBack(hub, newest).run()
+    assert [event["data"] for event in delivered] == [{"id": "late"}]

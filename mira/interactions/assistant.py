@@ -127,6 +127,13 @@ def _recall(network: Network, answer):
     return replace(answer, response=response), [str(m.id) for m in found]
 
 
+def stop_listening(network: Network) -> None:
+    """ "Mira, stop listening": listening off, announced once; the caller commits."""
+    if network.service_enabled:
+        network.service_enabled = False
+        events.record(network.id, "service.status", {"service_enabled": False})
+
+
 def _record_reaction(interaction, network, brain, answer, found, summary, on_request, recalled):
     from mira.interactions.services import event_data
 
@@ -141,9 +148,8 @@ def _record_reaction(interaction, network, brain, answer, found, summary, on_req
         if answer.recall is not None:
             outcome["recalled"] = recalled
         created = actions.create_extracted(interaction, answer.actions)
-        if answer.disable_service and network.service_enabled:
-            network.service_enabled = False
-            events.record(network.id, "service.status", {"service_enabled": False})
+        if answer.disable_service:
+            stop_listening(network)
     elif found is not None:
         created = actions.create_extracted(interaction, found)
     outcome["actions"] = len(created)

@@ -362,12 +362,10 @@ class VoiceTools:
         return {"ok": True, "summary": "", "local_time": now.isoformat(), "said": clock_text(now)}
 
     def _stop_listening(self, args):
-        from mira.events import services as events
+        from mira.interactions.assistant import stop_listening
 
         with network_lock(self.network.id):
-            if self.network.service_enabled:
-                self.network.service_enabled = False
-                events.record(self.network.id, "service.status", {"service_enabled": False})
+            stop_listening(self.network)
             db.session.commit()
         return {"ok": True, "summary": "Listening is off"}
 

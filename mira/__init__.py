@@ -147,7 +147,7 @@ def _register_blueprints(app: Flask) -> None:
 def _document_realtime_socket(app: Flask, api) -> None:
     """The socket is no REST operation, but its handshake is a GET: documented so the apps'
     developers find it next to the rest of the API."""
-    from mira.api import NETWORK_ID_PARAMETER
+    from mira.api import RESOURCE_SERVERS
     from mira.realtime import socket
 
     query = [
@@ -173,11 +173,9 @@ def _document_realtime_socket(app: Flask, api) -> None:
     }
     api.spec.tag({"name": "realtime", "description": "Events pushed to the apps as they happen"})
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("realtime."):
-            parameters = list(operation["parameters"])
-            if "network_id" in rule.arguments:
-                parameters.insert(0, dict(NETWORK_ID_PARAMETER))
-            api.spec.path(rule=rule, operations={"get": {**operation, "parameters": parameters}})
+        if rule.endpoint.startswith("realtime.") and "network_id" not in rule.arguments:
+            api.spec.path(rule=rule, operations={"get": operation})
+            api.serve_path_under(rule.rule, RESOURCE_SERVERS)
 
 
 def _has_nul(value: Any) -> bool:

@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from mira import openapi_examples as examples
 from mira.actions import services
 from mira.actions.schemas import (
     ActionPatchSchema,
@@ -33,7 +34,11 @@ def _for_caller(result, many: bool = False, headers: dict | None = None):
 class Actions(MethodView):
     @blp.arguments(ActionQuerySchema, location="query")
     @blp.response(
-        200, ActionSchema(many=True), headers=TOTAL_COUNT_HEADER, description=APPS_DETAILS
+        200,
+        ActionSchema(many=True),
+        headers=TOTAL_COUNT_HEADER,
+        description=APPS_DETAILS,
+        example=[examples.ACTION],
     )
     def get(self, query):
         """Actions, newest first; filter by `status` or `action_type`."""
@@ -59,12 +64,12 @@ class VoiceCommand(MethodView):
 
 @blp.route("/<action_id>")
 class ActionItem(MethodView):
-    @blp.response(200, ActionSchema, description=APPS_DETAILS)
+    @blp.response(200, ActionSchema, description=APPS_DETAILS, example=examples.ACTION)
     def get(self, action_id):
         """One action (a reminder, event, task or message to send)."""
         return _for_caller(services.get(scope().network_id, parse_uuid(action_id, "action_id")))
 
-    @blp.arguments(ActionPatchSchema)
+    @blp.arguments(ActionPatchSchema, example=examples.ACTION_PATCH)
     @blp.response(200, ActionSchema, description=APPS_DETAILS)
     def patch(self, body, action_id):
         """Confirm, dismiss or complete an action."""

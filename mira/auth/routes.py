@@ -1,5 +1,6 @@
 from flask import current_app, redirect, request, url_for
 
+from mira import openapi_examples as examples
 from mira.api import Blueprint
 from mira.auth import oauth, services, sign_in
 from mira.auth.schemas import (
@@ -34,8 +35,8 @@ auth_rate_limit = limiter.shared_limit(_auth_limit, scope="auth")
 
 @blp.route("/register", methods=["POST"])
 @blp.doc(**PUBLIC)
-@blp.arguments(CredentialsSchema)
-@blp.response(201, TokenSchema)
+@blp.arguments(CredentialsSchema, example=examples.CREDENTIALS)
+@blp.response(201, TokenSchema, example=examples.TOKEN)
 @auth_rate_limit
 def register(body):
     """Create an account and its personal network."""
@@ -44,8 +45,8 @@ def register(body):
 
 @blp.route("/login", methods=["POST"])
 @blp.doc(**PUBLIC)
-@blp.arguments(LoginSchema)
-@blp.response(200, TokenSchema)
+@blp.arguments(LoginSchema, example=examples.CREDENTIALS)
+@blp.response(200, TokenSchema, example=examples.TOKEN)
 @auth_rate_limit
 def login(body):
     """Exchange email and password for an access and a refresh token."""
@@ -72,7 +73,7 @@ def logout(body):
 
 
 @blp.route("/me", methods=["GET"])
-@blp.response(200, MeSchema)
+@blp.response(200, MeSchema, example=examples.ME)
 def get_me():
     """The caller and the networks they belong to."""
     return services.me(current_user())

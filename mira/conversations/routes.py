@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from mira import openapi_examples as examples
 from mira.auth.scope import network_blueprint, parse_uuid, scope
 from mira.conversations import services
 from mira.conversations.schemas import ConversationPatchSchema, ConversationSchema
@@ -13,7 +14,12 @@ blp = network_blueprint("conversations", __name__, "Interactions grouped into co
 @blp.route("")
 class Conversations(MethodView):
     @blp.arguments(PageArgs, location="query")
-    @blp.response(200, ConversationSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    @blp.response(
+        200,
+        ConversationSchema(many=True),
+        headers=TOTAL_COUNT_HEADER,
+        example=[examples.CONVERSATION],
+    )
     def get(self, page):
         """Conversations, newest start first."""
         items, total = services.list_conversations(scope().network_id, **page)
@@ -22,7 +28,7 @@ class Conversations(MethodView):
 
 @blp.route("/<conversation_id>")
 class ConversationItem(MethodView):
-    @blp.response(200, ConversationSchema)
+    @blp.response(200, ConversationSchema, example=examples.CONVERSATION)
     def get(self, conversation_id):
         """One conversation: its title, summaries, participants and times."""
         return services.as_dict(

@@ -2,6 +2,7 @@ from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from mira import openapi_examples as examples
 from mira.auth.scope import device_route, network_blueprint, scope
 from mira.events import services
 from mira.schemas import Timestamp
@@ -33,7 +34,7 @@ class EventPageSchema(Schema):
 class Events(MethodView):
     @device_route
     @blp.arguments(EventQuerySchema, location="query")
-    @blp.response(200, EventPageSchema)
+    @blp.response(200, EventPageSchema, example=examples.EVENTS)
     def get(self, query):
         """Events after `after`, oldest first; waits up to `wait` s when there are none.
 

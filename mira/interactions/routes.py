@@ -1,6 +1,7 @@
 from flask.views import MethodView
 
 from mira import legacy_lan
+from mira import openapi_examples as examples
 from mira.auth.scope import device_route, network_blueprint, parse_uuid, scope
 from mira.interactions import services
 from mira.interactions.schemas import (
@@ -21,7 +22,12 @@ blp = network_blueprint("interactions", __name__, "What was said, by whom, when"
 @blp.route("")
 class Interactions(MethodView):
     @blp.arguments(InteractionQuerySchema, location="query")
-    @blp.response(200, InteractionSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    @blp.response(
+        200,
+        InteractionSchema(many=True),
+        headers=TOTAL_COUNT_HEADER,
+        example=[examples.INTERACTION],
+    )
     def get(self, query):
         """Interactions, newest first, with filters.
 
@@ -32,7 +38,7 @@ class Interactions(MethodView):
         items, total = services.list_interactions(scope().network_id, query, limit, offset)
         return items, page_headers(total)
 
-    @blp.arguments(InteractionCreateSchema)
+    @blp.arguments(InteractionCreateSchema, example=examples.INTERACTION_CREATE)
     @blp.response(201, InteractionSchema)
     def post(self, body):
         """Record a typed (text) or system interaction."""
@@ -41,7 +47,7 @@ class Interactions(MethodView):
 
 @blp.route("/<interaction_id>")
 class InteractionItem(MethodView):
-    @blp.response(200, InteractionSchema)
+    @blp.response(200, InteractionSchema, example=examples.INTERACTION)
     def get(self, interaction_id):
         """One interaction: what was said, by whom, when, and its analysis."""
         return services.get(scope().network_id, parse_uuid(interaction_id, "interaction_id"))
@@ -77,7 +83,7 @@ class Register(MethodView):
     @device_route
     @blp.doc(**UPLOAD_DOC)
     @blp.arguments(UploadQuerySchema, location="query")
-    @blp.response(202, JobAcceptedSchema)
+    @blp.response(202, JobAcceptedSchema, example=examples.JOB_ACCEPTED)
     @blp.alt_response(200, schema=JobSchema, description="Finished within `wait` seconds")
     @blp.alt_response(
         204,

@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from mira import openapi_examples as examples
 from mira.auth.scope import device_route, network_blueprint, parse_uuid, scope
 from mira.jobs import services
 from mira.jobs.schemas import JobAcceptedSchema, JobQuerySchema, JobSchema
@@ -21,7 +22,7 @@ class Jobs(MethodView):
 @blp.route("/<job_id>")
 class JobItem(MethodView):
     @device_route
-    @blp.response(200, JobSchema)
+    @blp.response(200, JobSchema, example=examples.JOB)
     def get(self, job_id):
         """A job: status, stage, progress, attempts, result or error."""
         return services.get(scope().network_id, parse_uuid(job_id, "job_id"))

@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from mira import openapi_examples as examples
 from mira.auth.scope import network_blueprint, parse_uuid, scope
 from mira.memories import services
 from mira.memories.schemas import MemoryPatchSchema, MemoryQuerySchema, MemorySchema
@@ -13,7 +14,9 @@ blp = network_blueprint(
 @blp.route("")
 class Memories(MethodView):
     @blp.arguments(MemoryQuerySchema, location="query")
-    @blp.response(200, MemorySchema(many=True), headers=TOTAL_COUNT_HEADER)
+    @blp.response(
+        200, MemorySchema(many=True), headers=TOTAL_COUNT_HEADER, example=[examples.MEMORY]
+    )
     def get(self, query):
         """Memories, newest first; filter by `memory_type` or `status`."""
         items, total = services.list_memories(scope().network_id, **query)

@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from mira import openapi_examples as examples
 from mira.api import Blueprint
 from mira.auth.scope import current_user, parse_uuid
 from mira.networks import services
@@ -18,7 +19,9 @@ blp = Blueprint("networks", __name__, description="Networks (households, teams) 
 @blp.route("")
 class Networks(MethodView):
     @blp.arguments(PageArgs, location="query")
-    @blp.response(200, NetworkSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    @blp.response(
+        200, NetworkSchema(many=True), headers=TOTAL_COUNT_HEADER, example=[examples.NETWORK]
+    )
     def get(self, page):
         """The caller's networks."""
         items, total = services.list_for_user(current_user(), **page)

@@ -1,6 +1,7 @@
 from flask import request
 from flask.views import MethodView
 
+from mira import openapi_examples as examples
 from mira.auth.scope import network_blueprint, parse_uuid, scope
 from mira.errors import MiraError
 from mira.jobs import services as jobs
@@ -23,14 +24,16 @@ blp = network_blueprint("persons", __name__, "People Mira knows by voice")
 @blp.route("")
 class Persons(MethodView):
     @blp.arguments(PersonListQuerySchema, location="query")
-    @blp.response(200, PersonSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    @blp.response(
+        200, PersonSchema(many=True), headers=TOTAL_COUNT_HEADER, example=[examples.PERSON]
+    )
     def get(self, query):
         """Persons of the network, by index."""
         items, total = services.list_persons(scope().network_id, **query)
         return items, page_headers(total)
 
-    @blp.arguments(PersonCreateSchema)
-    @blp.response(201, PersonSchema)
+    @blp.arguments(PersonCreateSchema, example=examples.PERSON_CREATE)
+    @blp.response(201, PersonSchema, example=examples.PERSON)
     def post(self, body):
         """Create a named person, e.g. to enrol their voice before they first speak."""
         return services.as_dict(services.create(scope().network_id, body["name"]))
@@ -47,7 +50,7 @@ class AllPersons(MethodView):
 @blp.route("/<person_id>")
 class PersonItem(MethodView):
     @blp.arguments(PersonQuerySchema, location="query")
-    @blp.response(200, PersonSchema)
+    @blp.response(200, PersonSchema, example=examples.PERSON)
     def get(self, query, person_id):
         """One person; `include_embedding=true` adds their voice profile."""
         person = services.get(scope().network_id, parse_uuid(person_id, "person_id"))

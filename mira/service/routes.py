@@ -2,6 +2,7 @@ from flask import request
 from flask.views import MethodView
 
 from mira import legacy_lan
+from mira import openapi_examples as examples
 from mira.apps_api import for_apps, json_response
 from mira.auth import services as auth_services
 from mira.auth.scope import (
@@ -54,7 +55,7 @@ class Info(MethodView):
 class Register(MethodView):
     @device_route
     @blp.arguments(ClientRegisterSchema(partial=True), required=False)
-    @blp.response(200, RegisteredSchema)
+    @blp.response(200, RegisteredSchema, example=examples.CLIENT_REGISTERED)
     def post(self, body, client_id):
         """Register (or refresh) a client of the network. First-generation LAN clients also
         get `version`: terminal-client exits unless it is the one it was written for."""
@@ -82,7 +83,9 @@ class Deregister(MethodView):
 @blp.route("/clients")
 class Clients(MethodView):
     @blp.arguments(PageArgs, location="query")
-    @blp.response(200, ClientSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    @blp.response(
+        200, ClientSchema(many=True), headers=TOTAL_COUNT_HEADER, example=[examples.CLIENT]
+    )
     @blp.doc(responses=CLIENT_LIST_DOC)
     def get(self, page):
         """The network's clients; on the apps' API, the ids in use (the apps' name check)."""

@@ -120,6 +120,20 @@ def add_member(network_id: str, email: str, role: str) -> None:
     _echo({"network_id": nid, "user_id": user.id, "email": user.email, "role": role})
 
 
+@mira_cli.command("invite")
+@click.argument("network_id")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["owner", "member"]), default="member")
+def invite(network_id: str, email: str, role: str) -> None:
+    """Invite someone without an account to a network; prints the token to hand over."""
+    from mira.networks import invitations
+
+    try:
+        _echo(invitations.invite(None, _parse_uuid(network_id), email, role))
+    except MiraError as exc:
+        _fail(exc)
+
+
 @mira_cli.command("create-device-key")
 @click.argument("network_id")
 @click.option("--name", default="device", show_default=True)

@@ -233,8 +233,9 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_PASSWORD_HASH": _env("MIRA_PASSWORD_HASH", "scrypt"),
         "MIRA_AUTH_RATE_LIMIT": _env("MIRA_AUTH_RATE_LIMIT", "20 per minute"),
         # false: POST /auth/register and first sign-ins with Google/GitHub are refused; accounts
-        # come from `flask mira create-user`.
+        # come from `flask mira create-user` and from network owners' invitations.
         "MIRA_OPEN_SIGNUP": _env_bool("MIRA_OPEN_SIGNUP", True),
+        "MIRA_INVITATION_DAYS": _env_int("MIRA_INVITATION_DAYS", 7),
         # Sign-in with Google and GitHub (mira/auth/sign_in.py): off until credentials are set.
         "GOOGLE_CLIENT_ID": _env("GOOGLE_CLIENT_ID"),
         "GOOGLE_CLIENT_SECRET": _env("GOOGLE_CLIENT_SECRET"),

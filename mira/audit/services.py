@@ -24,6 +24,8 @@ ACTIONS = (
     "persons.merged",
     "member.added",
     "member.removed",
+    "invitation.created",
+    "invitation.revoked",
     "device_key.created",
     "device_key.revoked",
     "network.deleted",

@@ -4,7 +4,6 @@ from mira import openapi_examples as examples
 from mira.api import Blueprint
 from mira.auth import oauth, services, sign_in
 from mira.auth.schemas import (
-    CredentialsSchema,
     GitHubExchangeSchema,
     LoginSchema,
     MePatchSchema,
@@ -14,6 +13,7 @@ from mira.auth.schemas import (
     OAuthUrlSchema,
     PasswordChangeSchema,
     RefreshSchema,
+    RegisterSchema,
     TokenSchema,
     WebCallbackQuerySchema,
     WebLoginQuerySchema,
@@ -35,12 +35,17 @@ auth_rate_limit = limiter.shared_limit(_auth_limit, scope="auth")
 
 @blp.route("/register", methods=["POST"])
 @blp.doc(**PUBLIC)
-@blp.arguments(CredentialsSchema, example=examples.CREDENTIALS)
+@blp.arguments(RegisterSchema, example=examples.CREDENTIALS)
 @blp.response(201, TokenSchema, example=examples.TOKEN)
 @auth_rate_limit
 def register(body):
-    """Create an account and its personal network."""
-    return services.register(body["email"], body["password"])
+    """Create an account and its personal network.
+
+    With an `invitation` token (from `POST /networks/{network_id}/invitations`) the account
+    joins that network instead, and may be made while sign-up is closed (403 `SIGNUP_CLOSED`
+    without one).
+    """
+    return services.register(body["email"], body["password"], body.get("invitation"))
 
 
 @blp.route("/login", methods=["POST"])

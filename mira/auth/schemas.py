@@ -8,6 +8,13 @@ class CredentialsSchema(Schema):
     password = fields.String(required=True, validate=validate.Length(min=8, max=256))
 
 
+class RegisterSchema(CredentialsSchema):
+    invitation = fields.String(
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "A network owner's invitation token (sign-up closed or not)"},
+    )
+
+
 class LoginSchema(Schema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=256))

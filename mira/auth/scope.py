@@ -195,15 +195,17 @@ def device_route(view):
     return view
 
 
-def require_owner(current: Scope) -> None:
-    if current.role != "owner":
+def require_owner(role: str | None) -> None:
+    """The one owner check: routes (through `owner_only`) and services call it with the
+    caller's role in the network."""
+    if role != "owner":
         raise MiraError(403, "Only an owner of this network may do that", "FORBIDDEN")
 
 
 def owner_only(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
-        require_owner(scope())
+        require_owner(scope().role)
         return view(*args, **kwargs)
 
     return wrapper

@@ -53,7 +53,9 @@ def token_response(user: User, family_id: uuid.UUID | None = None) -> dict[str, 
     }
 
 
-def create_user(email: str, password: str | None, personal_network: bool = True) -> User:
+def create_user(
+    email: str, password: str | None, personal_network: bool = True, commit: bool = True
+) -> User:
     """A user and, unless told otherwise, their personal network (their default)."""
     email = normalise_email(email)
     if db.session.scalar(db.select(User.id).where(User.email == email)):
@@ -69,7 +71,8 @@ def create_user(email: str, password: str | None, personal_network: bool = True)
     if personal_network:
         network = networks.create_network(user, f"{email.split('@')[0]}'s network", commit=False)
         user.default_network_id = network.id
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return user
 
 
@@ -77,14 +80,27 @@ def signup_open() -> bool:
     return bool(current_app.config["MIRA_OPEN_SIGNUP"])
 
 
-def register(email: str, password: str) -> dict[str, Any]:
+def register(email: str, password: str, invitation: str | None = None) -> dict[str, Any]:
+    """A new account: its own network, or with an owner's invitation, the invited one."""
+    if invitation is not None:
+        from mira.networks import invitations
+
+        pending = invitations.pending_for(email, invitation)
+        user = create_user(email, password, personal_network=False, commit=False)
+        invitations.accept(pending, user)
+        db.session.commit()
+        return token_response(user)
     if not signup_open():
-        raise MiraError(
-            403,
-            "Sign-up is closed on this server: ask its administrator for an account",
-            "SIGNUP_CLOSED",
-        )
+        raise signup_closed()
     return token_response(create_user(email, password))
+
+
+def signup_closed() -> MiraError:
+    return MiraError(
+        403,
+        "Sign-up is closed on this server: ask a network owner for an invitation",
+        "SIGNUP_CLOSED",
+    )
 
 
 MIN_PASSWORD_LENGTH = 8

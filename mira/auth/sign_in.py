@@ -25,7 +25,13 @@ from sqlalchemy.exc import IntegrityError
 
 from mira.auth import oauth
 from mira.auth.models import OAuthFlow, OAuthIdentity, User
-from mira.auth.services import create_user, normalise_email, signup_open, token_response
+from mira.auth.services import (
+    create_user,
+    normalise_email,
+    signup_closed,
+    signup_open,
+    token_response,
+)
 from mira.auth.tokens import sha256_hex
 from mira.errors import MiraError
 from mira.extensions import db
@@ -201,17 +207,8 @@ def account_for(provider_name: str, profile: oauth.Profile) -> User:
             )
         email = normalise_email(profile.email)
         user = db.session.scalar(db.select(User).where(User.email == email))
-        if user is None and not signup_open():
-            raise MiraError(
-                403,
-                "Sign-up is closed on this server: ask its administrator for an account",
-                "SIGNUP_CLOSED",
-            )
         if user is None:
-            try:
-                user = create_user(email, None)
-            except MiraError:  # an account with this e-mail was made meanwhile
-                user = db.session.scalar(db.select(User).where(User.email == email))
+            user = _new_account(email)
         db.session.add(
             OAuthIdentity(
                 user_id=user.id, provider=provider_name, subject=profile.subject, email=email
@@ -326,3 +323,23 @@ def finish_web(
             }
         )
     )
+
+
+def _new_account(email: str) -> User:
+    """A first sign-in's account: invited (the provider verified the invited address), or
+    open sign-up's own network; 403 SIGNUP_CLOSED otherwise."""
+    from mira.networks import invitations
+
+    try:
+        invitation = invitations.pending_for(email, None)
+    except MiraError:
+        invitation = None
+    if invitation is None and not signup_open():
+        raise signup_closed()
+    try:
+        user = create_user(email, None, personal_network=invitation is None, commit=False)
+    except MiraError:  # an account with this e-mail was made meanwhile
+        return db.session.scalar(db.select(User).where(User.email == email))
+    if invitation is not None:
+        invitations.accept(invitation, user)
+    return user

@@ -3,8 +3,10 @@ from flask.views import MethodView
 from mira import openapi_examples as examples
 from mira.api import Blueprint
 from mira.auth.scope import current_user, parse_uuid
-from mira.networks import services
+from mira.networks import invitations, services
 from mira.networks.schemas import (
+    InvitationCreateSchema,
+    InvitationSchema,
     MemberCreateSchema,
     MemberSchema,
     NetworkCreateSchema,
@@ -80,4 +82,41 @@ class MemberItem(MethodView):
         """Remove a member (owners), or leave the network (yourself)."""
         services.remove_member(
             current_user(), parse_uuid(network_id, "network_id"), parse_uuid(user_id, "user_id")
+        )
+
+
+@blp.route("/<network_id>/invitations")
+class Invitations(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, InvitationSchema(many=True), headers=TOTAL_COUNT_HEADER)
+    def get(self, page, network_id):
+        """Invitations not yet accepted nor expired (owners only)."""
+        items, total = invitations.list_pending(
+            current_user(), parse_uuid(network_id, "network_id"), **page
+        )
+        return items, page_headers(total)
+
+    @blp.arguments(InvitationCreateSchema)
+    @blp.response(201, InvitationSchema)
+    def post(self, body, network_id):
+        """Invite someone without an account (owners only); works while sign-up is closed.
+
+        The answer's `token` is shown once: the invitee signs up with `POST /auth/register
+        {email, password, invitation}` (or signs in with Google/GitHub under the same verified
+        address) and joins this network, which becomes their default.
+        """
+        return invitations.invite(
+            current_user(), parse_uuid(network_id, "network_id"), body["email"], body["role"]
+        )
+
+
+@blp.route("/<network_id>/invitations/<invitation_id>")
+class InvitationItem(MethodView):
+    @blp.response(204)
+    def delete(self, network_id, invitation_id):
+        """Withdraw an invitation (owners only)."""
+        invitations.revoke(
+            current_user(),
+            parse_uuid(network_id, "network_id"),
+            parse_uuid(invitation_id, "invitation_id"),
         )

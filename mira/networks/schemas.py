@@ -33,3 +33,21 @@ class MemberSchema(Schema):
     email = fields.String()
     role = fields.String()
     joined_at = Timestamp()
+
+
+class InvitationCreateSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    role = fields.String(load_default="member", validate=validate.OneOf(ROLES))
+
+
+class InvitationSchema(Schema):
+    id = fields.UUID()
+    network_id = fields.UUID()
+    email = fields.String()
+    role = fields.String()
+    expires_at = Timestamp()
+    accepted_at = Timestamp(allow_none=True)
+    created_at = Timestamp()
+    token = fields.String(
+        metadata={"description": "Only in the answer that creates it: hand it to the invitee"}
+    )

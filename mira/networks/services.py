@@ -7,6 +7,7 @@ from typing import Any
 
 from mira import audit
 from mira.auth.models import User
+from mira.auth.scope import require_owner
 from mira.errors import MiraError, not_found
 from mira.extensions import db
 from mira.networks.models import Membership, Network
@@ -64,11 +65,6 @@ def membership(user: User, network_id: uuid.UUID) -> tuple[Network, str]:
     return row[0], row[1]
 
 
-def _require_owner(role: str) -> None:
-    if role != "owner":
-        raise MiraError(403, "Only an owner of this network may do that", "FORBIDDEN")
-
-
 def get_for_user(user: User, network_id: uuid.UUID) -> dict[str, Any]:
     network, role = membership(user, network_id)
     return _as_dict(network, role)
@@ -109,7 +105,7 @@ def delete(user: User, network_id: uuid.UUID) -> None:
     if db.session.get(Network, network_id) is None:
         return  # already gone
     _network, role = membership(user, network_id)
-    _require_owner(role)
+    require_owner(role)
     delete_network_rows(network_id)
     db.session.commit()
 
@@ -120,7 +116,7 @@ def _member_dict(user: User, m: Membership) -> dict[str, Any]:
 
 def add_member(user: User, network_id: uuid.UUID, email: str, role: str) -> dict[str, Any]:
     _network, caller_role = membership(user, network_id)
-    _require_owner(caller_role)
+    require_owner(caller_role)
     member = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
     if member is None:
         raise MiraError(404, "No user with this email", "USER_NOT_FOUND")
@@ -154,7 +150,7 @@ def remove_member(user: User, network_id: uuid.UUID, member_id: uuid.UUID) -> No
     """Owners remove anyone; a member may remove only themselves (leave)."""
     _network, role = membership(user, network_id)
     if member_id != user.id:
-        _require_owner(role)
+        require_owner(role)
     row = db.session.get(Membership, (network_id, member_id))
     if row is None:
         return

@@ -83,8 +83,8 @@ def failure_of(exc: BaseException) -> tuple[str, bool]:
     another attempt may succeed: only transient failures are retried.
 
     - JobFailure: the job's own verdict (bad audio, a missing person…): permanent.
-    - A service's refusal (MiraError 4xx: not found, conflict, invalid): permanent; 5xx
-      (the service is disabled, a dependency is down): transient.
+    - A service's refusal (a domain error: not found, conflict, invalid…): permanent, unless
+      its kind is transient (the service is switched off, a provider is down).
     - Connections and timeouts (database, Redis, storage): transient.
     - Anything else is a bug or an exhausted machine (MemoryError): INTERNAL_ERROR, permanent.
     """
@@ -94,7 +94,7 @@ def failure_of(exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, JobFailure):
         return f"{exc.code}: {exc}"[:2000], False
     if isinstance(exc, MiraError):
-        return f"{exc.error_code}: {exc.detail}"[:2000], exc.code >= 500
+        return f"{exc.error_code}: {exc.detail}"[:2000], exc.transient
     if _is_transient(exc):
         return UNAVAILABLE, True
     return INTERNAL, False

@@ -55,7 +55,7 @@ def _configure_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from mira import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
-    from mira.errors import ErrorSchema, register_error_handlers
+    from mira.envelope import ErrorSchema, register_error_handlers
     from mira.extensions import api, cors, db, limiter
 
     db.init_app(app)
@@ -204,11 +204,10 @@ def _reject_nul_characters() -> None:
     elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         fields += [k for k, v in request.form.items(multi=True) if _has_nul(k) or _has_nul(v)]
     if fields:
-        from mira.errors import MiraError
+        from mira.errors import Invalid
 
         message = "NUL characters are not allowed."
-        raise MiraError(
-            422,
+        raise Invalid(
             "Validation failed: NUL characters are not allowed",
             "VALIDATION_ERROR",
             errors={field.replace("\x00", "\\0"): [message] for field in fields},

@@ -62,7 +62,7 @@ class MiraApi(flask_smorest.Api):
         super().init_app(app, spec_kwargs=spec_kwargs)
 
     def handle_http_exception(self, error):
-        from mira.errors import envelope_response
+        from mira.envelope import envelope_response
 
         return envelope_response(error)
 

@@ -1,16 +1,14 @@
-"""The one JSON error envelope, for every non-2xx answer."""
+"""Domain errors: what services raise for an expected failure, in a request or in a job.
+
+They carry a kind (not found, conflict, invalid, …), a stable code and a message for people,
+and no HTTP: the web edge (`mira.envelope`) answers each kind with its status, the job runner
+stores `CODE: message` and retries only the kinds that are `transient` (the same call may
+succeed later); every other failure of a job is permanent.
+"""
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, datetime
 from typing import Any
-
-from flask import Flask, g, jsonify, request
-from marshmallow import Schema, fields
-from werkzeug.exceptions import HTTPException, InternalServerError
-
-log = logging.getLogger(__name__)
 
 DEFAULT_CODES = {
     400: "BAD_REQUEST",
@@ -24,155 +22,88 @@ DEFAULT_CODES = {
     422: "VALIDATION_ERROR",
     429: "RATE_LIMITED",
     500: "INTERNAL_ERROR",
+    502: "UPSTREAM_UNAVAILABLE",
     503: "SERVICE_UNAVAILABLE",
 }
 
 
-class ErrorSchema(Schema):
-    detail = fields.String(required=True)
-    error_code = fields.String(required=True)
-    timestamp = fields.String(required=True)
-    request_id = fields.String(allow_none=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.Raw())
+class MiraError(Exception):
+    """An expected failure. Subclasses name its kind; `status` is how the API answers it."""
 
-
-class MiraError(HTTPException):
-    """Raised by services for an expected failure; becomes an envelope with its own code."""
+    status = 400
+    transient = False
 
     def __init__(
         self,
-        status: int,
         detail: str,
         error_code: str | None = None,
         errors: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ):
-        super().__init__(description=detail)
-        self.code = status
+        super().__init__(detail)
         self.detail = detail
-        self.error_code = error_code or DEFAULT_CODES.get(status, "ERROR")
+        self.error_code = error_code or DEFAULT_CODES.get(self.status, "ERROR")
         self.errors = errors
         self.headers = headers or {}
 
 
-def not_found(what: str) -> MiraError:
-    return MiraError(404, f"{what} not found", "NOT_FOUND")
+class BadRequest(MiraError):
+    """The request cannot be used as sent (empty audio, a missing part)."""
 
 
-def _flatten_validation(messages: Any) -> dict[str, Any]:
-    """webargs nests messages by location ({"json": {...}}); clients want {field: [msg]}."""
-    if not isinstance(messages, dict):
-        return {"_schema": messages if isinstance(messages, list) else [str(messages)]}
-    flat: dict[str, Any] = {}
-    for location, value in messages.items():
-        if location in {
-            "json",
-            "query",
-            "form",
-            "json_or_form",
-            "files",
-            "path",
-            "headers",
-            "view_args",
-        }:
-            if isinstance(value, dict):
-                flat.update(value)
-            else:
-                flat["_schema"] = value if isinstance(value, list) else [str(value)]
-        else:
-            flat[location] = value
-    return flat
+class Unauthorized(MiraError):
+    """No valid credentials."""
+
+    status = 401
 
 
-def _summary(errors: dict[str, Any]) -> str:
-    parts = []
-    for field, messages in errors.items():
-        first = messages[0] if isinstance(messages, list) and messages else messages
-        if isinstance(first, dict):
-            first = "invalid value"
-        parts.append(f"{field}: {first}")
-    return "Validation failed: " + "; ".join(parts) if parts else "Validation failed"
+class Forbidden(MiraError):
+    """Valid credentials that may not do this."""
+
+    status = 403
 
 
-def build_envelope(status: int, detail: str, error_code: str, errors=None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "detail": detail,
-        "error_code": error_code,
-        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "request_id": getattr(g, "request_id", None),
-    }
-    if errors and status == 422:
-        body["errors"] = errors
-    return body
+class NotFound(MiraError):
+    """The thing does not exist, or not within the caller's reach."""
+
+    status = 404
 
 
-def envelope_response(error: HTTPException):
-    """Turn any HTTPException (ours, webargs', werkzeug's, the limiter's) into the envelope."""
-    status = error.code or 500
-    headers: dict[str, str] = {}
-    errors = None
-    if isinstance(error, MiraError):
-        detail, code, errors, headers = error.detail, error.error_code, error.errors, error.headers
-    else:
-        code = DEFAULT_CODES.get(status, "ERROR")
-        detail = error.description or error.name
-        data = getattr(error, "data", None) or {}
-        if data.get("headers"):
-            headers = dict(data["headers"])
-        messages = data.get("errors") or data.get("messages")
-        if "message" in data:
-            detail = data["message"]
-        if messages is not None:
-            flat = _flatten_validation(messages)
-            if status == 400 and "json" in (messages or {}):
-                detail = "Malformed JSON body"
-                code = "MALFORMED_JSON"
-            elif status == 422:
-                errors = flat
-                detail = data.get("message") or _summary(flat)
-        if status == 404 and not data:
-            detail = "Not found"
-        if status == 405:
-            detail = f"Method {request.method} not allowed here"
-        if status == 413:
-            detail = "Request body too large"
-        if status == 429:
-            detail = "Too many requests; slow down"
-            retry_after = getattr(error, "retry_after", None)
-            limit = getattr(error, "limit", None)
-            if retry_after is None and limit is not None:
-                retry_after = getattr(limit, "reset_at", None)
-            headers.setdefault("Retry-After", str(int(retry_after or 60)))
-        if status >= 500:
-            original = getattr(error, "original_exception", None)
-            if original is not None:
-                log.error(
-                    "unhandled error (request %s)",
-                    getattr(g, "request_id", "-"),
-                    exc_info=(type(original), original, original.__traceback__),
-                )
-            detail = "Internal server error" if status == 500 else (detail or "Unavailable")
-    response = jsonify(build_envelope(status, detail, code, errors))
-    response.status_code = status
-    if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
-        response.headers["Allow"] = ", ".join(error.valid_methods)
-    for key, value in headers.items():
-        response.headers[key] = value
-    return response
+class Conflict(MiraError):
+    """The state of things forbids it (already a member, the last owner, a duplicate)."""
+
+    status = 409
 
 
-def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(HTTPException, envelope_response)
+class TooLarge(MiraError):
+    status = 413
 
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # pragma: no cover - exercised via a test-only route
-        # The failed transaction must not poison later work in the same app context (a CLI
-        # command, the inline worker, a test client holding one context open).
-        from mira.extensions import db
 
-        try:
-            db.session.rollback()
-        except Exception:  # the database itself may be what failed; answer 500 regardless
-            log.warning("rollback after an unhandled error failed", exc_info=True)
-        wrapped = InternalServerError(original_exception=exc)
-        return envelope_response(wrapped)
+class Unsupported(MiraError):
+    """A format Mira does not read."""
+
+    status = 415
+
+
+class Invalid(MiraError):
+    """A value that breaks a rule (with `errors` per field when there are fields)."""
+
+    status = 422
+
+
+class UpstreamUnavailable(MiraError):
+    """A provider Mira depends on (Google, GitHub) could not be reached."""
+
+    status = 502
+    transient = True
+
+
+class Unavailable(MiraError):
+    """Mira itself cannot take it now (the service is switched off, a dependency is down)."""
+
+    status = 503
+    transient = True
+
+
+def not_found(what: str) -> NotFound:
+    return NotFound(f"{what} not found", "NOT_FOUND")

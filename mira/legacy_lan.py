@@ -29,7 +29,7 @@ from werkzeug.routing import Map, Rule
 
 from mira.api import API_PREFIX
 from mira.auth.scope import Scope, scope
-from mira.errors import MiraError
+from mira.errors import Forbidden, Unavailable
 from mira.extensions import db
 from mira.interactions.models import Interaction
 from mira.networks.models import Network
@@ -142,8 +142,7 @@ class LegacyLan:
 
 def _refuse_unlisted_peers() -> None:
     if request.environ.get(REFUSED):
-        raise MiraError(
-            403,
+        raise Forbidden(
             f"First-generation clients are served only from the addresses in "
             f"MIRA_LEGACY_LAN_ALLOW; {request.remote_addr or 'this address'} is not one of them",
             "LEGACY_LAN_ADDRESS_NOT_ALLOWED",
@@ -162,11 +161,10 @@ def legacy_scope(network_id: uuid.UUID | None) -> Scope | None:
     rule = request.url_rule.rule if request.url_rule is not None else None
     method = "GET" if request.method == "HEAD" else request.method
     if network_id != served or (method, rule) not in _SERVED_RULES:
-        raise MiraError(403, "Not a route of first-generation clients", "FORBIDDEN")
+        raise Forbidden("Not a route of first-generation clients", "FORBIDDEN")
     network = db.session.get(Network, served)
     if network is None:
-        raise MiraError(
-            503,
+        raise Unavailable(
             f"Legacy LAN mode is on, but its network {served} does not exist: set "
             "MIRA_LEGACY_LAN_NETWORK to the id of an existing network",
             "LEGACY_LAN_NETWORK_MISSING",

@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from mira.errors import MiraError
+from mira.errors import NotFound, Unauthorized
 
 # The classic text format: what every Prometheus version scrapes.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -209,12 +209,11 @@ def _authorise() -> None:
     token = current_app.config.get("MIRA_METRICS_TOKEN")
     if not token:
         if current_app.config["MIRA_ENV"] == "production":
-            raise MiraError(404, "Not found", "NOT_FOUND")
+            raise NotFound("Not found", "NOT_FOUND")
         return
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
-        raise MiraError(
-            401,
+        raise Unauthorized(
             "A valid metrics token is required",
             "UNAUTHORIZED",
             headers={"WWW-Authenticate": "Bearer"},

@@ -22,7 +22,7 @@ from mira.auth.tokens import (
     read_access_token,
     sha256_hex,
 )
-from mira.errors import MiraError
+from mira.errors import Forbidden, Invalid, MiraError, NotFound, Unauthorized
 from mira.extensions import db
 from mira.networks.models import Membership, Network
 from mira.types import utcnow
@@ -51,15 +51,15 @@ class Scope:
 
 
 def unauthorized(detail: str = "Missing or invalid credentials") -> MiraError:
-    return MiraError(401, detail, "UNAUTHORIZED", headers={"WWW-Authenticate": "Bearer"})
+    return Unauthorized(detail, "UNAUTHORIZED", headers={"WWW-Authenticate": "Bearer"})
 
 
 def parse_uuid(value: str, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError as exc:
-        raise MiraError(
-            422, f"Invalid {what}: not a UUID", "VALIDATION_ERROR", errors={what: ["Not a UUID."]}
+        raise Invalid(
+            f"Invalid {what}: not a UUID", "VALIDATION_ERROR", errors={what: ["Not a UUID."]}
         ) from exc
 
 
@@ -96,7 +96,7 @@ def current_user() -> User:
     if not token:
         raise unauthorized()
     if token.startswith(DEVICE_KEY_PREFIX):
-        raise MiraError(403, "Device keys cannot use this route", "DEVICE_KEY_NOT_ALLOWED")
+        raise Forbidden("Device keys cannot use this route", "DEVICE_KEY_NOT_ALLOWED")
     claims = _claims(token)
     user = db.session.get(User, claims.user_id)
     if user is None or not user.is_active:
@@ -154,9 +154,9 @@ def scope_for_token(
     if token.startswith(DEVICE_KEY_PREFIX):
         key = _device_key(token)
         if not devices_allowed():
-            raise MiraError(403, "Device keys cannot use this route", "DEVICE_KEY_NOT_ALLOWED")
+            raise Forbidden("Device keys cannot use this route", "DEVICE_KEY_NOT_ALLOWED")
         if network_id is not None and network_id != key.network_id:
-            raise MiraError(404, "Network not found", "NOT_FOUND")
+            raise NotFound("Network not found", "NOT_FOUND")
         network = db.session.get(Network, key.network_id)
         return Scope(network=network, device_key=key, network_in_path=network_id is not None)
     claims = _claims(token)
@@ -179,8 +179,8 @@ def scope_for_token(
             raise unauthorized("User no longer exists")
         _check_generation(user, claims)
         if network_id is None and user.default_network_id is None:
-            raise MiraError(404, "You have no default network; use /api/v1/{network_id}/…")
-        raise MiraError(404, "Network not found", "NOT_FOUND")
+            raise NotFound("You have no default network; use /api/v1/{network_id}/…")
+        raise NotFound("Network not found", "NOT_FOUND")
     _check_generation(row[0], claims)
     return Scope(network=row[1], user=row[0], role=row[2], network_in_path=network_id is not None)
 
@@ -199,7 +199,7 @@ def require_owner(role: str | None) -> None:
     """The one owner check: routes (through `owner_only`) and services call it with the
     caller's role in the network."""
     if role != "owner":
-        raise MiraError(403, "Only an owner of this network may do that", "FORBIDDEN")
+        raise Forbidden("Only an owner of this network may do that", "FORBIDDEN")
 
 
 def owner_only(view):

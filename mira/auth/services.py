@@ -18,7 +18,7 @@ from mira.auth.tokens import (
     new_refresh_token,
     sha256_hex,
 )
-from mira.errors import MiraError, not_found
+from mira.errors import Conflict, Forbidden, Invalid, MiraError, NotFound, Unauthorized, not_found
 from mira.extensions import db
 from mira.networks import services as networks
 from mira.networks.models import Membership, Network
@@ -59,7 +59,7 @@ def create_user(
     """A user and, unless told otherwise, their personal network (their default)."""
     email = normalise_email(email)
     if db.session.scalar(db.select(User.id).where(User.email == email)):
-        raise MiraError(409, "An account with this email already exists", "EMAIL_TAKEN")
+        raise Conflict("An account with this email already exists", "EMAIL_TAKEN")
     method = current_app.config["MIRA_PASSWORD_HASH"]
     user = User(email=email, password_hash=hash_password(password, method) if password else None)
     db.session.add(user)
@@ -67,7 +67,7 @@ def create_user(
         db.session.flush()
     except IntegrityError as exc:  # a concurrent registration won the race
         db.session.rollback()
-        raise MiraError(409, "An account with this email already exists", "EMAIL_TAKEN") from exc
+        raise Conflict("An account with this email already exists", "EMAIL_TAKEN") from exc
     if personal_network:
         network = networks.create_network(user, f"{email.split('@')[0]}'s network", commit=False)
         user.default_network_id = network.id
@@ -96,8 +96,7 @@ def register(email: str, password: str, invitation: str | None = None) -> dict[s
 
 
 def signup_closed() -> MiraError:
-    return MiraError(
-        403,
+    return Forbidden(
         "Sign-up is closed on this server: ask a network owner for an invitation",
         "SIGNUP_CLOSED",
     )
@@ -109,8 +108,7 @@ MIN_PASSWORD_LENGTH = 8
 def set_password(user: User, new_password: str) -> None:
     """Set a password (an admin's reset, or the user's own change) and end every session."""
     if len(new_password) < MIN_PASSWORD_LENGTH:
-        raise MiraError(
-            422,
+        raise Invalid(
             f"The password must be at least {MIN_PASSWORD_LENGTH} characters",
             "VALIDATION_ERROR",
             {"new_password": [f"Shorter than minimum length {MIN_PASSWORD_LENGTH}."]},
@@ -134,7 +132,7 @@ def change_password(user: User, current_password: str | None, new_password: str)
     if user.password_hash is not None and not verify_password(
         user.password_hash, current_password or "", method
     ):
-        raise MiraError(403, "The current password is not correct", "INVALID_CREDENTIALS")
+        raise Forbidden("The current password is not correct", "INVALID_CREDENTIALS")
     set_password(user, new_password)
     return token_response(user)
 
@@ -143,7 +141,7 @@ def set_default_network(user: User, network_id: uuid.UUID) -> dict[str, Any]:
     """Which network the network-less routes (/api/v1/…, the apps) act on."""
     member = db.session.get(Membership, (network_id, user.id))
     if member is None:
-        raise MiraError(404, "Network not found", "NOT_FOUND")
+        raise NotFound("Network not found", "NOT_FOUND")
     user.default_network_id = network_id
     db.session.commit()
     return me(user)
@@ -175,9 +173,9 @@ def login(email: str, password: str) -> dict[str, Any]:
     user = db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
     method = current_app.config["MIRA_PASSWORD_HASH"]
     if not verify_password(user.password_hash if user else None, password, method):
-        raise MiraError(401, "Incorrect email or password", "INVALID_CREDENTIALS")
+        raise Unauthorized("Incorrect email or password", "INVALID_CREDENTIALS")
     if not user.is_active:
-        raise MiraError(401, "This account is disabled", "INVALID_CREDENTIALS")
+        raise Unauthorized("This account is disabled", "INVALID_CREDENTIALS")
     return token_response(user)
 
 
@@ -188,16 +186,16 @@ def refresh(token: str) -> dict[str, Any]:
     )
     now = utcnow()
     if row is None:
-        raise MiraError(401, "Invalid refresh token", "INVALID_REFRESH_TOKEN")
+        raise Unauthorized("Invalid refresh token", "INVALID_REFRESH_TOKEN")
     if row.revoked_at is not None:
         _revoke_family(row.family_id, now)
         db.session.commit()
-        raise MiraError(401, "Refresh token was already used or revoked", "INVALID_REFRESH_TOKEN")
+        raise Unauthorized("Refresh token was already used or revoked", "INVALID_REFRESH_TOKEN")
     if row.expires_at <= now:
-        raise MiraError(401, "Refresh token expired", "INVALID_REFRESH_TOKEN")
+        raise Unauthorized("Refresh token expired", "INVALID_REFRESH_TOKEN")
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_active:
-        raise MiraError(401, "Invalid refresh token", "INVALID_REFRESH_TOKEN")
+        raise Unauthorized("Invalid refresh token", "INVALID_REFRESH_TOKEN")
     # Conditional update: of two concurrent refreshes with the same token, only one rotates.
     rotated = db.session.execute(
         db.update(RefreshToken)
@@ -206,7 +204,7 @@ def refresh(token: str) -> dict[str, Any]:
     ).rowcount
     if rotated != 1:
         db.session.rollback()
-        raise MiraError(401, "Refresh token was already used or revoked", "INVALID_REFRESH_TOKEN")
+        raise Unauthorized("Refresh token was already used or revoked", "INVALID_REFRESH_TOKEN")
     return token_response(user, family_id=row.family_id)
 
 

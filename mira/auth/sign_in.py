@@ -33,7 +33,7 @@ from mira.auth.services import (
     token_response,
 )
 from mira.auth.tokens import sha256_hex
-from mira.errors import MiraError
+from mira.errors import BadRequest, Forbidden, Invalid, MiraError, Unauthorized, UpstreamUnavailable
 from mira.extensions import db
 from mira.types import utcnow
 
@@ -51,8 +51,7 @@ def client_for(provider_name: str) -> oauth.Client:
     prefix = provider_name.upper()
     client_id, secret = cfg.get(f"{prefix}_CLIENT_ID"), cfg.get(f"{prefix}_CLIENT_SECRET")
     if not client_id or not secret:
-        raise MiraError(
-            400,
+        raise BadRequest(
             f"{provider.label} sign-in is not configured on this server "
             f"(set {prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET)",
             "OAUTH_NOT_CONFIGURED",
@@ -110,7 +109,7 @@ def _spend(flow: OAuthFlow | None) -> OAuthFlow:
     """Mark the flow used; of two requests racing with one state, only one gets it."""
     now = utcnow()
     if flow is None or flow.used_at is not None or flow.expires_at <= now:
-        raise MiraError(400, _SPENT, "OAUTH_STATE_INVALID")
+        raise BadRequest(_SPENT, "OAUTH_STATE_INVALID")
     spent = db.session.execute(
         db.update(OAuthFlow)
         .where(OAuthFlow.id == flow.id, OAuthFlow.used_at.is_(None))
@@ -118,7 +117,7 @@ def _spend(flow: OAuthFlow | None) -> OAuthFlow:
     ).rowcount
     db.session.commit()
     if spent != 1:
-        raise MiraError(400, _SPENT, "OAUTH_STATE_INVALID")
+        raise BadRequest(_SPENT, "OAUTH_STATE_INVALID")
     return flow
 
 
@@ -165,7 +164,7 @@ def finish_desktop(
     elif port is not None:
         flow = _latest_unspent_flow(provider_name, port, source_address)
     else:
-        raise MiraError(422, "state is required", "VALIDATION_ERROR", {"state": ["Required."]})
+        raise Invalid("state is required", "VALIDATION_ERROR", {"state": ["Required."]})
     flow = _spend(flow)
     profile = _profile(client, code, flow)
     return token_response(account_for(provider_name, profile))
@@ -177,13 +176,13 @@ def _profile(client: oauth.Client, code: str, flow: OAuthFlow) -> oauth.Profile:
         return client.profile_for_code(code, flow.redirect_uri, flow.code_verifier)
     except oauth.ProviderUnavailable as exc:
         log.warning("%s sign-in: provider unavailable (%s)", label, exc)
-        raise MiraError(
-            502, f"{label} could not be reached; try again", "OAUTH_PROVIDER_UNAVAILABLE"
+        raise UpstreamUnavailable(
+            f"{label} could not be reached; try again", "OAUTH_PROVIDER_UNAVAILABLE"
         ) from exc
     except oauth.ProviderError as exc:
         log.info("%s sign-in refused: %s", label, exc)
-        raise MiraError(
-            400, f"{label} did not accept this sign-in: start it again", "OAUTH_REFUSED"
+        raise BadRequest(
+            f"{label} did not accept this sign-in: start it again", "OAUTH_REFUSED"
         ) from exc
 
 
@@ -199,8 +198,7 @@ def account_for(provider_name: str, profile: oauth.Profile) -> User:
         user = db.session.get(User, identity.user_id)
     else:
         if not profile.email or not profile.email_verified:
-            raise MiraError(
-                403,
+            raise Forbidden(
                 f"Your {label} account has no verified e-mail address; verify it with {label} "
                 "and sign in again",
                 "EMAIL_NOT_VERIFIED",
@@ -226,7 +224,7 @@ def account_for(provider_name: str, profile: oauth.Profile) -> User:
             )
             user = db.session.get(User, identity.user_id)
     if user is None or not user.is_active:
-        raise MiraError(401, "This account is disabled", "INVALID_CREDENTIALS")
+        raise Unauthorized("This account is disabled", "INVALID_CREDENTIALS")
     return user
 
 
@@ -246,8 +244,7 @@ def allowed_web_origin(origin: str) -> str:
         or parts.fragment
         or normalised not in allowed
     ):
-        raise MiraError(
-            400,
+        raise BadRequest(
             "spa_origin is not an allowed website origin (MIRA_OAUTH_WEB_ORIGINS)",
             "OAUTH_ORIGIN_NOT_ALLOWED",
             {"spa_origin": ["Not an allowed origin."]},

@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 
 from mira.apps_api import for_apps, no_content
 from mira.auth.scope import scope
-from mira.errors import MiraError
+from mira.errors import BadRequest, Invalid
 from mira.extensions import limiter
 from mira.interactions import uploads
 from mira.jobs import services as jobs
@@ -51,16 +51,12 @@ def _form_fields() -> dict:
             Timestamp().deserialize(form["captured_at"]) if form.get("captured_at") else None
         )
     except ValidationError as exc:
-        raise MiraError(
-            422, "captured_at must be ISO-8601", errors={"captured_at": exc.messages}
-        ) from exc
+        raise Invalid("captured_at must be ISO-8601", errors={"captured_at": exc.messages}) from exc
     try:
         start = optional_int(form.get("chunk_start_ms"), "chunk_start_ms")
         end = optional_int(form.get("chunk_end_ms"), "chunk_end_ms")
     except ValidationError as exc:
-        raise MiraError(
-            422, "chunk times must be integers (epoch ms)", errors=exc.messages
-        ) from exc
+        raise Invalid("chunk times must be integers (epoch ms)", errors=exc.messages) from exc
     return {
         "session_token": form.get("session_token") or None,
         "captured_at": captured_at,
@@ -79,15 +75,15 @@ def read_upload(query: dict, client_id: str | None) -> tuple[str, bytes, dict]:
         fields = _form_fields()
         data = upload.read() if upload is not None else b""
         if upload is None:
-            raise MiraError(400, "The multipart body has no 'audio' file", "EMPTY_AUDIO")
+            raise BadRequest("The multipart body has no 'audio' file", "EMPTY_AUDIO")
     else:
         client_id = client_id or query.get("client_id")
         fields = {}
         data = request.get_data(cache=False)
     if not client_id:
-        raise MiraError(422, "client_id is required", errors={"client_id": ["Missing."]})
+        raise Invalid("client_id is required", errors={"client_id": ["Missing."]})
     if len(client_id) > 128:
-        raise MiraError(422, "client_id is too long", errors={"client_id": ["Max 128."]})
+        raise Invalid("client_id is too long", errors={"client_id": ["Max 128."]})
     return client_id, data, fields
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app
 
-from mira.errors import MiraError
+from mira.errors import BadRequest, Forbidden, Invalid, Unavailable, Unsupported
 from mira.extensions import db
 from mira.jobs import services as jobs
 from mira.jobs.models import Job
@@ -44,13 +44,11 @@ def parse_metadata(raw: str | None) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except (TypeError, ValueError) as exc:
-        raise MiraError(
-            422, "metadata must be a JSON object", errors={"metadata": ["Not valid JSON."]}
+        raise Invalid(
+            "metadata must be a JSON object", errors={"metadata": ["Not valid JSON."]}
         ) from exc
     if not isinstance(value, dict):
-        raise MiraError(
-            422, "metadata must be a JSON object", errors={"metadata": ["Not a JSON object."]}
-        )
+        raise Invalid("metadata must be a JSON object", errors={"metadata": ["Not a JSON object."]})
     return value
 
 
@@ -65,9 +63,9 @@ def check_session_token(network: Network, client_id: str, token: str, ip: str | 
     try:
         session = sessions.read(token, current_app.config["SECRET_KEY"])
     except InvalidToken as exc:
-        raise MiraError(403, str(exc), "INVALID_SESSION_TOKEN") from exc
+        raise Forbidden(str(exc), "INVALID_SESSION_TOKEN") from exc
     if session.network_id != network.id or session.client_id != client_id:
-        raise MiraError(403, "The session token belongs to another client", "INVALID_SESSION_TOKEN")
+        raise Forbidden("The session token belongs to another client", "INVALID_SESSION_TOKEN")
     if find_client(network.id, client_id) is None:
         attach_socket(network.id, client_id, ip)
 
@@ -76,18 +74,18 @@ def check_audio(data: bytes) -> tuple[str, float | None]:
     from mira.audio.decode import AudioError, probe_duration, sniff
 
     if not data:
-        raise MiraError(400, "The audio is empty", "EMPTY_AUDIO")
+        raise BadRequest("The audio is empty", "EMPTY_AUDIO")
     try:
         fmt = sniff(data)
         duration = probe_duration(data, fmt)
     except AudioError as exc:
-        status = {"EMPTY_AUDIO": 400, "UNSUPPORTED_AUDIO": 415}.get(exc.code, 422)
-        raise MiraError(status, str(exc), exc.code) from exc
+        kind = {"EMPTY_AUDIO": BadRequest, "UNSUPPORTED_AUDIO": Unsupported}.get(exc.code, Invalid)
+        raise kind(str(exc), exc.code) from exc
     limit = current_app.config["MIRA_MAX_AUDIO_SECONDS"]
     if duration is not None and duration > limit:
-        raise MiraError(422, f"The audio is longer than {limit:g} s", "AUDIO_TOO_LONG")
+        raise Invalid(f"The audio is longer than {limit:g} s", "AUDIO_TOO_LONG")
     if duration == 0:
-        raise MiraError(400, "The audio holds no samples", "EMPTY_AUDIO")
+        raise BadRequest("The audio holds no samples", "EMPTY_AUDIO")
     return fmt, duration
 
 
@@ -126,11 +124,10 @@ def accept(
     (unless the caller runs it itself). `analyze` jobs take part in duplicate arbitration; a
     `voice` command is one client's request and does not."""
     if not network.service_enabled:
-        raise MiraError(503, "The service is disabled for this network", "SERVICE_DISABLED")
+        raise Unavailable("The service is disabled for this network", "SERVICE_DISABLED")
     client = get_client(network.id, client_id)
     if chunk_start_ms is not None and chunk_end_ms is not None and chunk_end_ms < chunk_start_ms:
-        raise MiraError(
-            422,
+        raise Invalid(
             "chunk_end_ms is before chunk_start_ms",
             errors={"chunk_end_ms": ["Before chunk_start_ms."]},
         )

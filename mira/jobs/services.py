@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from mira import metrics, queue
-from mira.errors import MiraError, not_found
+from mira.errors import Conflict, not_found
 from mira.events import services as events
 from mira.extensions import db
 from mira.jobs.models import Job
@@ -96,8 +96,8 @@ def _dispatch_or_leave_for_sweeper(job: Job, delay_s: float = 0.0) -> None:
 def retry(network_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     job = get(network_id, job_id)
     if job.status != "failed":
-        raise MiraError(
-            409, f"Only failed jobs can be retried (this one is {job.status})", "JOB_NOT_RETRYABLE"
+        raise Conflict(
+            f"Only failed jobs can be retried (this one is {job.status})", "JOB_NOT_RETRYABLE"
         )
     job.status = "queued"
     job.error = None

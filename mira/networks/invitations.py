@@ -18,7 +18,7 @@ from flask import current_app
 from mira import audit
 from mira.auth.models import User
 from mira.auth.scope import require_owner
-from mira.errors import MiraError, not_found
+from mira.errors import Conflict, Forbidden, MiraError, not_found
 from mira.extensions import db
 from mira.networks.models import Invitation, Membership, Network
 from mira.networks.services import membership
@@ -54,8 +54,7 @@ def invite(user: User | None, network_id: uuid.UUID, email: str, role: str) -> d
         raise not_found("Network")
     email = email.strip().lower()
     if db.session.scalar(db.select(User.id).where(User.email == email)):
-        raise MiraError(
-            409,
+        raise Conflict(
             "This address already has an account: add it with POST …/members instead",
             "ALREADY_REGISTERED",
         )
@@ -102,7 +101,7 @@ def revoke(user: User, network_id: uuid.UUID, invitation_id: uuid.UUID) -> None:
 
 def _refused() -> MiraError:
     # One answer for unknown, used, expired and mismatched tokens: a guess learns nothing.
-    return MiraError(403, "This invitation is not valid for this address", "INVITATION_INVALID")
+    return Forbidden("This invitation is not valid for this address", "INVITATION_INVALID")
 
 
 def pending_for(email: str, token: str | None) -> Invitation:

@@ -8,7 +8,7 @@ from typing import Any
 from mira import audit
 from mira.auth.models import User
 from mira.auth.scope import require_owner
-from mira.errors import MiraError, not_found
+from mira.errors import Conflict, NotFound, not_found
 from mira.extensions import db
 from mira.networks.models import Membership, Network
 
@@ -119,10 +119,10 @@ def add_member(user: User, network_id: uuid.UUID, email: str, role: str) -> dict
     require_owner(caller_role)
     member = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
     if member is None:
-        raise MiraError(404, "No user with this email", "USER_NOT_FOUND")
+        raise NotFound("No user with this email", "USER_NOT_FOUND")
     existing = db.session.get(Membership, (network_id, member.id))
     if existing is not None:
-        raise MiraError(409, "This user is already a member", "ALREADY_MEMBER")
+        raise Conflict("This user is already a member", "ALREADY_MEMBER")
     row = Membership(network_id=network_id, user_id=member.id, role=role)
     db.session.add(row)
     audit.record(network_id, user, "member.added", member.id, {"email": member.email, "role": role})
@@ -161,7 +161,7 @@ def remove_member(user: User, network_id: uuid.UUID, member_id: uuid.UUID) -> No
             .where(Membership.network_id == network_id, Membership.role == "owner")
         )
         if owners <= 1:
-            raise MiraError(409, "A network keeps at least one owner", "LAST_OWNER")
+            raise Conflict("A network keeps at least one owner", "LAST_OWNER")
     db.session.delete(row)
     audit.record(network_id, user, "member.removed", member_id, {"role": row.role})
     db.session.execute(

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 
-from mira.errors import MiraError
+from mira.errors import Invalid
 
 
 def _timezone(value: Any) -> str | None:
@@ -66,7 +66,7 @@ def validate(settings: Mapping[str, Any]) -> None:
             if message:
                 errors[f"settings.{key}"] = [message]
     if errors:
-        raise MiraError(422, "Invalid network settings", "VALIDATION_ERROR", errors=errors)
+        raise Invalid("Invalid network settings", "VALIDATION_ERROR", errors=errors)
 
 
 def timezone(settings: Mapping[str, Any] | None) -> ZoneInfo:

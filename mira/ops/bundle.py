@@ -31,7 +31,7 @@ from mira import __version__, audit
 from mira.actions.models import Action
 from mira.auth.models import User
 from mira.conversations.models import Conversation, conversation_participants
-from mira.errors import MiraError
+from mira.errors import BadRequest, Conflict, NotFound
 from mira.extensions import db
 from mira.interactions.models import Interaction
 from mira.memories.models import Memory
@@ -60,9 +60,11 @@ DROPPED = {("interactions", "job_id"), ("memories", "superseded_by_id")}
 Progress = Callable[[int, int], None]
 
 
-class BundleError(MiraError):
+class BundleError(BadRequest):
+    """A file that is no bundle Mira can read."""
+
     def __init__(self, detail: str):
-        super().__init__(400, detail, "BAD_BUNDLE")
+        super().__init__(detail, "BAD_BUNDLE")
 
 
 def _type_of(column) -> Any:
@@ -129,7 +131,7 @@ def export_network(
     """Write the network's bundle to `out` (a path or a binary file); returns its manifest."""
     network_id = uuid.UUID(str(network_id))
     if db.session.get(Network, network_id) is None:
-        raise MiraError(404, f"No network {network_id}", "NOT_FOUND")
+        raise NotFound(f"No network {network_id}", "NOT_FOUND")
     store = blob_store()
     counts: dict[str, int] = {}
     audio_keys: set[str] = set()
@@ -238,9 +240,7 @@ def _import(
         manifest = _read_manifest(bundle)
         network_id = uuid.UUID(manifest["network_id"])
         if db.session.get(Network, network_id) is not None:
-            raise MiraError(
-                409, f"Network {network_id} already exists on this server", "NETWORK_EXISTS"
-            )
+            raise Conflict(f"Network {network_id} already exists on this server", "NETWORK_EXISTS")
         counts: dict[str, int] = {}
         for name, table in TABLES:
             columns = {c.name: c for c in table.columns}

@@ -3,7 +3,7 @@ from flask.views import MethodView
 
 from mira import openapi_examples as examples
 from mira.auth.scope import network_blueprint, parse_uuid, scope
-from mira.errors import MiraError
+from mira.errors import Invalid
 from mira.jobs import services as jobs
 from mira.jobs.schemas import JobAcceptedSchema
 from mira.persons import enrollment, services
@@ -144,7 +144,7 @@ UPDATE_DOC = {
 def _form_text(name: str, max_length: int) -> str | None:
     value = request.form.get(name)
     if value is not None and len(value) > max_length:
-        raise MiraError(422, f"{name} is too long", errors={name: [f"Max {max_length}."]})
+        raise Invalid(f"{name} is too long", errors={name: [f"Max {max_length}."]})
     return value or None
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from mira import audit
 from mira.actions.models import Action
 from mira.conversations.models import conversation_participants
-from mira.errors import MiraError, not_found
+from mira.errors import Conflict, Invalid, not_found
 from mira.events import services as events
 from mira.extensions import db
 from mira.interactions.models import Interaction
@@ -106,7 +106,7 @@ def create(network_id: uuid.UUID, name: str | None) -> Person:
         events.record(network_id, "person.created", event_data(person))
         db.session.commit()
         return person
-    raise MiraError(409, "Could not allocate a person index; try again", "CONFLICT")
+    raise Conflict("Could not allocate a person index; try again", "CONFLICT")
 
 
 def add_person(network_id: uuid.UUID, name: str | None) -> Person:
@@ -160,7 +160,7 @@ def delete(network_id: uuid.UUID, person_id: uuid.UUID) -> None:
 def merge(network_id: uuid.UUID, source_id: uuid.UUID, target_id: uuid.UUID) -> Person:
     """Move everything of `source` onto `target`, then remove `source`."""
     if source_id == target_id:
-        raise MiraError(422, "Cannot merge a person into itself", errors={"into": ["Same person."]})
+        raise Invalid("Cannot merge a person into itself", errors={"into": ["Same person."]})
     source = get(network_id, source_id)
     target = get(network_id, target_id)
     db.session.execute(

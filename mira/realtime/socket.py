@@ -76,7 +76,7 @@ def _authenticate(network_id: str | None):
     """The caller's scope, or Rejected with the close code the apps understand."""
     from mira.auth.scope import parse_uuid, scope_for_token
     from mira.auth.tokens import ExpiredToken
-    from mira.errors import MiraError
+    from mira.errors import MiraError, Unauthorized
 
     token = _token()
     if not token:
@@ -85,7 +85,7 @@ def _authenticate(network_id: str | None):
         wanted = parse_uuid(network_id, "network_id") if network_id else None
         return scope_for_token(token, wanted)
     except MiraError as exc:
-        if exc.code == 401:
+        if isinstance(exc, Unauthorized):
             code = 4401 if isinstance(exc.__cause__, ExpiredToken) else 4001
             raise Rejected(code, exc.detail) from exc
         raise Rejected(4003, exc.detail) from exc

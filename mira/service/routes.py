@@ -34,10 +34,10 @@ blp = network_blueprint("service", __name__, "Clients, device keys and the liste
 
 def _check_client_id(client_id: str) -> str:
     if not 1 <= len(client_id) <= 128:
-        from mira.errors import MiraError
+        from mira.errors import Invalid
 
-        raise MiraError(
-            422, "client_id must be 1 to 128 characters", errors={"client_id": ["Length 1-128."]}
+        raise Invalid(
+            "client_id must be 1 to 128 characters", errors={"client_id": ["Length 1-128."]}
         )
     return client_id
 

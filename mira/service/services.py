@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from mira import __version__
-from mira.errors import MiraError
+from mira.errors import Conflict, MiraError, NotFound
 from mira.events import services as events
 from mira.extensions import db
 from mira.jobs.models import Job
@@ -47,7 +47,7 @@ def find_client(network_id: uuid.UUID, client_id: str) -> Client | None:
 def get_client(network_id: uuid.UUID, client_id: str) -> Client:
     client = find_client(network_id, client_id)
     if client is None:
-        raise MiraError(404, f"Client '{client_id}' is not registered", "CLIENT_NOT_REGISTERED")
+        raise NotFound(f"Client '{client_id}' is not registered", "CLIENT_NOT_REGISTERED")
     return client
 
 
@@ -151,7 +151,7 @@ def _next_client_id(network_id: uuid.UUID) -> str:
 
 
 def _conflict(client_id: str) -> MiraError:
-    return MiraError(409, f"Client id '{client_id}' is already in use", "CLIENT_EXISTS")
+    return Conflict(f"Client id '{client_id}' is already in use", "CLIENT_EXISTS")
 
 
 def create_client(

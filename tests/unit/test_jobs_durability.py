@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -80,6 +81,46 @@ def test_a_refusal_by_a_service_is_permanent_and_keeps_its_code(network_id, monk
     job = db.session.get(Job, job.id)
     assert (job.status, job.attempts) == ("failed", 1)
     assert job.error == "NOT_FOUND: Client not found"
+
+
+def test_a_transient_domain_error_is_retried_and_keeps_its_code(network_id, monkeypatch):
+    from mira.errors import Unavailable
+
+    calls = []
+
+    def switched_off(job):
+        calls.append(1)
+        raise Unavailable("Listening is switched off", "SERVICE_DISABLED")
+
+    monkeypatch.setitem(runner.HANDLERS, "off", f"{__name__}.OFF")
+    globals()["OFF"] = switched_off
+    job = _job(network_id, kind="off")
+    run_job(str(job.id))
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert len(calls) == 3 and job.attempts == 3
+    assert job.error == "SERVICE_DISABLED: Listening is switched off"
+
+
+def test_domain_errors_carry_no_http():
+    """Services and jobs raise them; only the web edge knows statuses as HTTP answers."""
+    import ast
+
+    from mira import errors
+
+    tree = ast.parse(Path(errors.__file__).read_text())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module)])
+    }
+    assert imported <= {"__future__", "typing"}, imported
+    from werkzeug.exceptions import HTTPException
+
+    assert not issubclass(errors.MiraError, HTTPException)
+    refusal = errors.not_found("Client")
+    assert isinstance(refusal, Exception) and type(refusal).__mro__[1] is errors.MiraError
 
 
 def test_an_unexpected_error_is_internal_not_retried_and_not_shown(network_id, monkeypatch, caplog):

@@ -76,6 +76,7 @@ def run_job(job_id: str) -> None:
 
 UNAVAILABLE = "UNAVAILABLE: a service the job needs did not answer (database, queue or storage)"
 INTERNAL = "INTERNAL_ERROR: the job failed unexpectedly; the worker's log has the details"
+OUT_OF_MEMORY = "OUT_OF_MEMORY: the job needed more memory than the worker could give it"
 
 
 def failure_of(exc: BaseException) -> tuple[str, bool]:
@@ -86,7 +87,9 @@ def failure_of(exc: BaseException) -> tuple[str, bool]:
     - A service's refusal (a domain error: not found, conflict, invalid…): permanent, unless
       its kind is transient (the service is switched off, a provider is down).
     - Connections and timeouts (database, Redis, storage): transient.
-    - Anything else is a bug or an exhausted machine (MemoryError): INTERNAL_ERROR, permanent.
+    - MemoryError (an allocation the process's cap or the machine refused): OUT_OF_MEMORY,
+      permanent: the same input would ask for the same memory again.
+    - Anything else is a bug: INTERNAL_ERROR, permanent.
     """
     from mira.errors import MiraError
     from mira.jobs.services import JobFailure
@@ -95,6 +98,8 @@ def failure_of(exc: BaseException) -> tuple[str, bool]:
         return f"{exc.code}: {exc}"[:2000], False
     if isinstance(exc, MiraError):
         return f"{exc.error_code}: {exc.detail}"[:2000], exc.transient
+    if isinstance(exc, MemoryError):
+        return OUT_OF_MEMORY, False
     if _is_transient(exc):
         return UNAVAILABLE, True
     return INTERNAL, False
@@ -117,18 +122,25 @@ def _is_transient(exc: BaseException) -> bool:
 def warm_up() -> None:
     """Load the models and run every stage once, so the first real job pays no start-up cost
     (the voice encoder and Whisper take seconds to load; Whisper's first call is slow too)."""
+    import io
+
     import numpy as np
+    import soundfile
     from flask import current_app
 
     from mira.audio.denoise import denoise
     from mira.audio.embedding import encoder
     from mira.audio.quality import measure
+    from mira.audio.sandbox import decode_configured
     from mira.audio.vad import find_speech
 
     rng = np.random.default_rng(0)
     clip = (0.01 * rng.standard_normal(16_000)).astype(np.float32)
     measure(clip)
     find_speech(denoise(clip, current_app.config["MIRA_DENOISE"]))
+    wav = io.BytesIO()
+    soundfile.write(wav, clip, 16_000, format="WAV")
+    decode_configured(wav.getvalue(), current_app.config)  # starts the decoding helper
     encoder().embed(clip)  # loads the voice model once per worker
     from mira.speech.engines import transcriber
 

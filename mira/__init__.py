@@ -26,6 +26,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_path=os.environ.get("MIRA_INSTANCE_PATH") or None,
         instance_relative_config=True,
     )
+    from mira.body_limit import MiraRequest
+
+    # Chunked bodies meet MAX_CONTENT_LENGTH too (413, not cut at the limit).
+    app.request_class = MiraRequest
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path))
     if config:

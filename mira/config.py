@@ -257,6 +257,11 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "MAX_CONTENT_LENGTH": _env_int("MIRA_MAX_UPLOAD_MB", 25) * 1024 * 1024,
         "MIRA_MAX_AUDIO_SECONDS": _env_float("MIRA_MAX_AUDIO_SECONDS", 600.0),
+        # Address-space cap of the helper process that decodes uploads (mira/audio/sandbox.py);
+        # 0: decode in the job's own process (the default on Lambda, one invocation per job).
+        "MIRA_DECODE_MEMORY_MB": _env_int(
+            "MIRA_DECODE_MEMORY_MB", 0 if _env("MIRA_QUEUE") == "zappa" else 1024
+        ),
         "MIRA_CONVERSATION_GAP_S": _env_float("MIRA_CONVERSATION_GAP_S", 300.0),
         "MIRA_SPEAKER_CHANGE_GAP_S": _env_float("MIRA_SPEAKER_CHANGE_GAP_S", 150.0),
         "MIRA_EVENTS_MAX_WAIT_S": _env_float("MIRA_EVENTS_MAX_WAIT_S", 25.0),

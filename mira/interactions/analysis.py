@@ -64,14 +64,15 @@ class _Timer:
 
 def decode_stored(job: Job):
     """The job's stored upload, decoded; a missing or undecodable one fails the job for good."""
-    from mira.audio.decode import AudioError, decode
+    from mira.audio.decode import AudioError
+    from mira.audio.sandbox import decode_configured
 
     try:
         data = blob_store().get((job.payload or {})["audio_key"])
     except (BlobNotFound, KeyError) as exc:
         raise jobs.JobFailure("The stored audio is missing", "AUDIO_MISSING") from exc
     try:
-        return decode(data, max_seconds=current_app.config["MIRA_MAX_AUDIO_SECONDS"])
+        return decode_configured(data, current_app.config)
     except AudioError as exc:
         raise jobs.JobFailure(str(exc), exc.code) from exc
 

@@ -58,9 +58,10 @@ def accept(
 
 def run(job: Job) -> dict[str, Any]:
     """The enroll job: decode, denoise, find speech, embed, add the sample to the profile."""
-    from mira.audio.decode import AudioError, decode
+    from mira.audio.decode import AudioError
     from mira.audio.denoise import denoise
     from mira.audio.embedding import encoder, to_bytes
+    from mira.audio.sandbox import decode_configured
     from mira.audio.vad import find_speech
 
     cfg = current_app.config
@@ -86,7 +87,7 @@ def run(job: Job) -> dict[str, Any]:
         )
     jobs.set_stage(job, "decode", 0.1)
     try:
-        decoded = decode(blob_store().get(audio_key), cfg["MIRA_MAX_AUDIO_SECONDS"])
+        decoded = decode_configured(blob_store().get(audio_key), cfg)
     except BlobNotFound as exc:
         raise jobs.JobFailure("The stored audio is missing", "AUDIO_MISSING") from exc
     except AudioError as exc:

@@ -150,13 +150,17 @@ def _overlapping_peers(job: Job) -> list[Job]:
 def _score_peer(peer: Job) -> None:
     """Score a peer's stored audio now rather than wait for its own worker (which may be this
     very thread, later): the score is a pure function of the audio and the client's state."""
-    from mira.audio.decode import AudioError, decode
+    from flask import current_app
+
+    from mira.audio.decode import AudioError
     from mira.audio.quality import measure, overall_score
+    from mira.audio.sandbox import decode_configured
     from mira.service.services import find_client
     from mira.storage import BlobNotFound, blob_store
 
     try:
-        samples = decode(blob_store().get(peer.payload["audio_key"])).samples
+        data = blob_store().get(peer.payload["audio_key"])
+        samples = decode_configured(data, current_app.config).samples
     except (AudioError, BlobNotFound, KeyError):
         score = -1.0  # it will fail in its own job; it never wins
     else:

@@ -1,5 +1,5 @@
 """The WSGI entry point (gunicorn, Zappa's app_function)."""
 
-from mira import create_app
+from mira.app import create_app
 
 app = create_app()

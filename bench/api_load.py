@@ -181,7 +181,7 @@ def seed(env: dict[str, str], database: str, interactions: int) -> tuple[str, st
     sys.path.insert(0, str(PROJECT_ROOT))
     from sqlalchemy import insert
 
-    from mira import create_app
+    from mira.app import create_app
     from mira.conversations.models import Conversation, conversation_participants
     from mira.extensions import db
     from mira.interactions.models import Interaction

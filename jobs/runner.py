@@ -31,7 +31,7 @@ def _handler(kind: str) -> Callable | None:
 def run_job(job_id: str) -> None:
     """Claim the job, run its handler, record the outcome. Safe to call twice."""
     if not has_app_context():
-        from mira import create_app
+        from mira.app import create_app
 
         with create_app().app_context():
             return run_job(job_id)

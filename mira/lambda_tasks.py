@@ -148,7 +148,7 @@ def migrate(event: dict, context: Any) -> dict[str, Any]:
     from alembic.migration import MigrationContext
     from flask_migrate import upgrade
 
-    from mira import create_app
+    from mira.app import create_app
     from mira.extensions import db
 
     app = create_app({"MIRA_MIGRATE_COMMANDS": True})

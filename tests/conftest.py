@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
-from mira import create_app
+from mira.app import create_app
 from mira.config import normalise_db_url
 from mira.extensions import db
 

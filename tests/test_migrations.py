@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy.engine import make_url
 
-from mira import PROJECT_MIGRATIONS
+from mira.app import PROJECT_MIGRATIONS
 from mira.extensions import db
 
 

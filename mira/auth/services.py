@@ -76,6 +76,10 @@ def create_user(
     return user
 
 
+def find_user(email: str) -> User | None:
+    return db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
+
+
 def signup_open() -> bool:
     return bool(current_app.config["MIRA_OPEN_SIGNUP"])
 

@@ -24,6 +24,22 @@ def get(network_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     return job
 
 
+def recent(status: str | None, limit: int) -> list[Job]:
+    """Jobs of every network, newest first (the admin's list)."""
+    query = db.select(Job).order_by(Job.created_at.desc()).limit(limit)
+    if status:
+        query = query.where(Job.status == status)
+    return list(db.session.scalars(query))
+
+
+def get_any(job_id: uuid.UUID) -> Job:
+    """A job of any network, for admin commands (requests use `get`, scoped to a network)."""
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise not_found("Job")
+    return job
+
+
 def event_data(job: Job) -> dict[str, Any]:
     from mira.jobs.schemas import JobSchema
 

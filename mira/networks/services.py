@@ -115,21 +115,68 @@ def _member_dict(user: User, m: Membership) -> dict[str, Any]:
 
 
 def add_member(user: User, network_id: uuid.UUID, email: str, role: str) -> dict[str, Any]:
+    """An owner adds an existing user (409 ALREADY_MEMBER when they are one)."""
     _network, caller_role = membership(user, network_id)
     require_owner(caller_role)
-    member = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
-    if member is None:
-        raise NotFound("No user with this email", "USER_NOT_FOUND")
+    return put_member(network_id, _user_by_email(email), role, user, change_role=False)
+
+
+def put_member(
+    network_id: uuid.UUID, member: User, role: str, actor: Any, change_role: bool = True
+) -> dict[str, Any]:
+    """Make `member` a member with `role` (the admin CLI may change an existing role)."""
     existing = db.session.get(Membership, (network_id, member.id))
-    if existing is not None:
+    if existing is not None and not change_role:
         raise Conflict("This user is already a member", "ALREADY_MEMBER")
-    row = Membership(network_id=network_id, user_id=member.id, role=role)
-    db.session.add(row)
-    audit.record(network_id, user, "member.added", member.id, {"email": member.email, "role": role})
+    if existing is not None:
+        existing.role = role
+        row = existing
+    else:
+        row = Membership(network_id=network_id, user_id=member.id, role=role)
+        db.session.add(row)
+        audit.record(
+            network_id, actor, "member.added", member.id, {"email": member.email, "role": role}
+        )
     if member.default_network_id is None:
         member.default_network_id = network_id
     db.session.commit()
     return _member_dict(member, row)
+
+
+def _user_by_email(email: str) -> User:
+    member = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
+    if member is None:
+        raise NotFound("No user with this email", "USER_NOT_FOUND")
+    return member
+
+
+def get_network(network_id: uuid.UUID) -> Network:
+    """Any network by id, for admin commands (requests go through `membership`)."""
+    network = db.session.get(Network, network_id)
+    if network is None:
+        raise not_found("Network")
+    return network
+
+
+def overview() -> list[dict[str, Any]]:
+    """Every network with its owners and member count (the admin's list)."""
+    rows = []
+    for network in db.session.scalars(db.select(Network).order_by(Network.created_at)):
+        members = db.session.execute(
+            db.select(User.email, Membership.role)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.network_id == network.id)
+        ).all()
+        rows.append(
+            {
+                "id": network.id,
+                "name": network.name,
+                "service_enabled": network.service_enabled,
+                "owners": sorted(email for email, role in members if role == "owner"),
+                "members": len(members),
+            }
+        )
+    return rows
 
 
 def list_members(user: User, network_id: uuid.UUID, limit: int, offset: int):

@@ -11,8 +11,13 @@ the 202 (the reference measured in the same run) and the worker's median per-sta
 Target: median <= 3 s. A single-microphone network (the default here) skips the dedup window;
 `--microphones 2` registers a second client so each job waits MIRA_DEDUP_WINDOW_MS first.
 
+`--contexts full,short` measures the worker with each `MIRA_WHISPER_CONTEXT` in turn, in the
+same run (one fresh stack each, the same uploads), so the short encoder context is reported
+beside the default.
+
     .venv/bin/python bench/job_latency.py
     .venv/bin/python bench/job_latency.py --rounds 20 --microphones 2
+    .venv/bin/python bench/job_latency.py --contexts full,short
 """
 
 from __future__ import annotations
@@ -72,7 +77,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--microphones", type=int, default=1)
+    parser.add_argument("--contexts", default="", help="e.g. full,short: one stack for each")
+    parser.add_argument("--context", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.contexts:
+        import subprocess
+
+        for context in args.contexts.split(","):
+            print(f"\n===== MIRA_WHISPER_CONTEXT={context}", flush=True)
+            subprocess.run(
+                [sys.executable, __file__, "--rounds", str(args.rounds), "--microphones",
+                 str(args.microphones), "--context", context],
+                check=True,
+            )  # fmt: skip
+        return
     uploads = clips(args.rounds + 1)  # the first round is a warm-up
     database = f"mira_bench_latency_{uuid.uuid4().hex[:8]}"
     create_database(database)
@@ -90,6 +108,8 @@ def main() -> None:
         "MIRA_RATE_LIMITS": "false",
         "LOG_LEVEL": "WARNING",
     }
+    if args.context:
+        env["MIRA_WHISPER_CONTEXT"] = args.context
     procs = Processes(env, logdir)
     try:
         flask(env, "db", "upgrade")

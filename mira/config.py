@@ -305,6 +305,10 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_WHISPER_MODEL": _env("MIRA_WHISPER_MODEL", "tiny.en"),
         "MIRA_WHISPER_THREADS": _env_int("MIRA_WHISPER_THREADS", 2),
         "MIRA_WHISPER_BEAM": _env_int("MIRA_WHISPER_BEAM", 5),
+        # full: Whisper's 30 s window for every clip; short (opt-in, measured in
+        # docs/performance.md): encode only the speech of short utterances, ~2x faster but
+        # less accurate on short commands (mira/speech/whisper.py).
+        "MIRA_WHISPER_CONTEXT": _env("MIRA_WHISPER_CONTEXT", "full"),
         "GEMINI_API_KEY": _env("GEMINI_API_KEY"),
         "MIRA_GEMINI_MODEL": _env("MIRA_GEMINI_MODEL"),
         "MIRA_GEMINI_TIMEOUT_S": _env_float("MIRA_GEMINI_TIMEOUT_S", 10.0),

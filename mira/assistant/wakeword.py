@@ -5,6 +5,17 @@ the match is made on words, never on substrings: "admiral", "Miranda", "I" and "
 Mira (the older Mira's substring test did). The wake word must open the utterance, after at most
 a greeting ("hey", "ok", "hi", "hello", "yo") or a filler ("um", "so"); said later in a sentence
 ("I told Mira yesterday") it is a mention, not a command.
+
+One transcript is not enough to hear a name Whisper does not know: it writes "Mirror", "Meera",
+"Myra" or "Mia", or drops the name of a robotic or accented voice altogether. `judge` weighs
+what there is — the exact word; a sound-alike opening the utterance, taken as the wake word only
+when what follows is a command the assistant understands ("Mirror, what time is it?", never
+"Mirror on the wall"); and the acoustic model's own probability that the audio opens with the
+wake word (`mira.speech.WakeEvidence`, with what a decode forced to open with it heard next) —
+into a `WakeDecision`: a command, no command, or, when close but not sure, a command
+*candidate* that is filed with its evidence so a client can ask. A bare "stop listening" with no
+wake word is always a candidate: losing the wake word must never leave Mira listening without a
+trace.
 """
 
 from __future__ import annotations
@@ -12,6 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mira.speech import Transcript, WakeEvidence
 
 DEFAULT_WAKE_WORDS: tuple[str, ...] = ("mira",)
 
@@ -65,3 +81,208 @@ def find_wake_word(text: str, wake_words: Sequence[str] = DEFAULT_WAKE_WORDS) ->
                 command = rest[_SEPARATOR.match(rest).end() :].strip()
                 return WakeMatch(word=" ".join(wake), command=command)
     return None
+
+
+def lead_in_words(text: str) -> list[str]:
+    """The greeting or filler words that open `text` ("Hey", "Um, hey"), at most two."""
+    words = [_normalise(w) for w in _WORD.findall(text)[:_MAX_LEAD_INS]]
+    lead = []
+    for word in words:
+        if word not in _LEAD_INS:
+            break
+        lead.append(word)
+    return lead
+
+
+# --------------------------------------------------------------------------- sound-alikes
+
+# How Whisper tiny.en writes "Mira" when it misses it (seen in bench/wake.py), beyond what
+# the phonetic key below already finds. Only ever matched as the first word after lead-ins.
+SOUND_ALIKES: dict[str, frozenset[str]] = {
+    "mira": frozenset({"mirror", "mirrors", "mieira", "meara", "mirage"}),
+}
+_KEY_RULES = (
+    ("ph", "f"), ("ck", "k"), ("c", "k"), ("y", "i"), ("ee", "i"), ("ea", "i"), ("ie", "i"),
+    ("ei", "i"), ("ai", "e"), ("ay", "e"),
+)  # fmt: skip
+
+
+def _phonetic_key(word: str) -> str:
+    """A crude spelling-to-sound key: "Meera", "Myra", "Mirra", "Mirah" all become "mira"."""
+    key = word.lower().replace("'", "")
+    for old, new in _KEY_RULES:
+        key = key.replace(old, new)
+    key = re.sub(r"([aeiou])h", r"\1", key)
+    key = re.sub(r"(.)\1+", r"\1", key)
+    return key
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def sounds_like(heard: str, wake: str) -> bool:
+    """Whether one written word may be the one-word wake word misheard.
+
+    The same word is not a sound-alike (that is an exact match); a longer name that only starts
+    like it ("Miranda", "Mirabelle") is not either: the keys must be within one edit, and of
+    nearly the same length.
+    """
+    heard, wake = _normalise(heard), _normalise(wake)
+    if not heard or heard == wake:
+        return False
+    if heard in SOUND_ALIKES.get(wake, ()):
+        return True
+    a, b = _phonetic_key(heard), _phonetic_key(wake)
+    if a == b:
+        return True
+    return len(b) >= 4 and abs(len(a) - len(b)) <= 1 and _edit_distance(a, b) <= 1
+
+
+@dataclass(frozen=True)
+class SoundAlike:
+    word: str  # the wake word it may stand for
+    heard: str  # as written in the transcript
+    command: str  # what follows it
+    vocative: bool  # punctuation right after it, as after a name being called ("Mirror, …")
+
+
+def find_sound_alike(
+    text: str, wake_words: Sequence[str] = DEFAULT_WAKE_WORDS
+) -> SoundAlike | None:
+    """A one-word sound-alike of a wake word opening `text` (after at most two lead-ins)."""
+    words = list(_WORD.finditer(text))
+    single = [w for w in (_normalise(x) for x in wake_words) if w and " " not in w.strip()]
+    for start in range(min(_MAX_LEAD_INS, len(words) - 1) + 1):
+        if any(_normalise(w.group()) not in _LEAD_INS for w in words[:start]):
+            break
+        candidate = words[start]
+        for wake in single:
+            if sounds_like(candidate.group(), wake):
+                rest = text[candidate.end() :]
+                separator = _SEPARATOR.match(rest).group()
+                return SoundAlike(
+                    word=wake,
+                    heard=candidate.group(),
+                    command=rest[len(separator) :].strip(),
+                    vocative=any(ch in ",.;:!?…-–—" for ch in separator),
+                )
+    return None
+
+
+# --------------------------------------------------------------------------- the decision
+
+# Acoustic probability (WakeEvidence.probability) from which the wake word is taken as said
+# when a decode forced to open with it hears a command the assistant understands, and from which
+# a close call becomes a candidate. Set on bench/wake.py's flite voices; see docs/performance.md.
+WAKE_PROBABILITY = 0.10
+CANDIDATE_PROBABILITY = 0.03
+
+
+@dataclass(frozen=True)
+class WakeDecision:
+    """`status`: "wake" (a command), "candidate" (close: ask) or "none"."""
+
+    status: str
+    word: str | None = None
+    command: str | None = None
+    heard: str | None = None
+    reason: str = ""
+    probability: float | None = None
+
+    @property
+    def is_command(self) -> bool:
+        return self.status == "wake"
+
+    def as_meta(self) -> dict[str, Any]:
+        """The evidence, as filed in an interaction's `metadata.wake`."""
+        meta: dict[str, Any] = {"status": self.status, "reason": self.reason, "word": self.word}
+        if self.heard is not None:
+            meta["heard"] = self.heard
+        if self.command is not None:
+            meta["command"] = self.command
+        if self.probability is not None:
+            meta["probability"] = self.probability
+        return meta
+
+
+NO_WAKE = WakeDecision("none")
+
+
+def _intent(command: str, wake_words: Sequence[str]) -> str:
+    """The offline assistant's reading of `command` ("unknown" when it understands nothing)."""
+    from mira.assistant.commands import answer_command
+
+    if not command.strip():
+        return "unknown"
+    # The moment only matters for the answer's wording, never for the intent.
+    return answer_command(
+        command, datetime(2026, 1, 1, 12, tzinfo=UTC), wake_words=wake_words
+    ).intent
+
+
+# Words after a name, with no pause between, that make it the subject of a sentence ("Mira is
+# coming to dinner"): talk about someone of that name, not to the assistant.
+_MENTION_NEXT = frozenset(
+    {"is", "was", "has", "had", "and", "or", "said", "says", "told", "went", "came", "isn't"}
+)
+
+
+def _is_mention(text: str, match: WakeMatch) -> bool:
+    first = _WORD.match(match.command)
+    if first is None or _normalise(first.group()) not in _MENTION_NEXT:
+        return False
+    said = text[: len(text) - len(match.command)].rstrip()
+    return said[-1:].isalnum()  # no comma or full stop between the name and the verb
+
+
+def judge(
+    text: str | None,
+    wake_words: Sequence[str] = DEFAULT_WAKE_WORDS,
+    evidence: WakeEvidence | None = None,
+) -> WakeDecision:
+    """Whether `text` (and the acoustic `evidence`, when the engine gave some) opens with a
+    wake word: see the module's docstring."""
+    text = text or ""
+    exact = find_wake_word(text, wake_words)
+    if exact is not None and not _is_mention(text, exact):
+        return WakeDecision("wake", exact.word, exact.command, reason="exact")
+    probability = evidence.probability if evidence is not None else None
+    alike = find_sound_alike(text, wake_words)
+    if alike is not None:
+        decision = WakeDecision(
+            "wake", alike.word, alike.command, alike.heard, "sound-alike", probability
+        )
+        if _intent(alike.command, wake_words) != "unknown":
+            return decision
+        close = probability >= CANDIDATE_PROBABILITY if probability is not None else alike.vocative
+        if close:
+            return WakeDecision(
+                "candidate", alike.word, alike.command, alike.heard, "sound-alike", probability
+            )
+    if evidence is not None and probability >= CANDIDATE_PROBABILITY:
+        command = evidence.command if evidence.command is not None else text
+        if probability >= WAKE_PROBABILITY and _intent(command, wake_words) != "unknown":
+            return WakeDecision("wake", evidence.word, command, None, "acoustic", probability)
+        return WakeDecision("candidate", evidence.word, command, None, "acoustic", probability)
+    if text.strip() and _intent(text, wake_words) == "stop_listening":
+        word = next(iter(wake_words), None)
+        return WakeDecision(
+            "candidate", word, text.strip(), None, "stop without wake word", probability
+        )
+    return NO_WAKE
+
+
+def hear(
+    engine, clean, start_s: float, end_s: float, wake_words: Sequence[str]
+) -> tuple[Transcript, WakeDecision]:
+    """Transcribe one stretch of audio and decide whether it was addressed to the assistant:
+    what the analysis job and the voice-command job do with every turn."""
+    transcript = engine.transcribe_between(clean, start_s, end_s, wake_words)
+    return transcript, judge(transcript.text, wake_words, transcript.wake)

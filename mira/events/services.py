@@ -15,6 +15,7 @@ EVENT_TYPES = (
     "interaction.created",
     "interaction.updated",
     "interaction.deleted",
+    "interaction.wake_candidate",
     "conversation.updated",
     "conversation.deleted",
     "person.created",

@@ -213,7 +213,7 @@ def _record_turns(
     if existing:
         return list(existing)
     from mira.conversations.filing import file_interaction
-    from mira.interactions.assistant import command_in
+    from mira.interactions.assistant import wake_decision
 
     network = db.session.get(Network, job.network_id)
     payload = job.payload or {}
@@ -227,6 +227,9 @@ def _record_turns(
             meta = dict(payload.get("metadata") or {})
             if transcript is not None:
                 meta["transcript"] = {"engine": transcript.engine, "empty": transcript.is_empty}
+            wake = wake_decision(transcript, network)
+            if wake.status != "none":
+                meta["wake"] = wake.as_meta()  # the evidence, for a command or a candidate
             interaction = Interaction(
                 id=uuid.uuid4(),
                 network_id=job.network_id,
@@ -234,7 +237,7 @@ def _record_turns(
                 language=transcript.language if transcript is not None else None,
                 timestamp=heard_at + timedelta(seconds=turn.start_s - turns[0].start_s),
                 client_id=job.client_id,
-                interaction_type="command" if command_in(text, network) is not None else "audio",
+                interaction_type="command" if wake.is_command else "audio",
                 duration_s=round(duration_s if single else turn.end_s - turn.start_s, 3),
                 audio_quality=quality,
                 meta=meta,

@@ -33,13 +33,26 @@ def _assistant():
 
 
 def command_in(text: str | None, network: Network) -> str | None:
-    """The command after the wake word, or None when the utterance is not addressed to Mira."""
+    """The command after the wake word (or a sound-alike of it followed by a command the
+    assistant understands), or None when the utterance is not addressed to Mira."""
     if not text:
         return None
-    from mira.assistant.wakeword import find_wake_word
+    from mira.assistant.wakeword import judge
 
-    match = find_wake_word(text, network_settings.wake_words(network.settings))
-    return None if match is None else match.command
+    decision = judge(text, network_settings.wake_words(network.settings))
+    return decision.command if decision.is_command else None
+
+
+def wake_decision(transcript, network: Network):
+    """Whether a transcribed turn was addressed to Mira: its words and, when the engine heard
+    it, the acoustic evidence (`mira.assistant.wakeword.judge`; bench/wake.py measures the same
+    call)."""
+    from mira.assistant.wakeword import NO_WAKE, judge
+
+    if transcript is None:
+        return NO_WAKE
+    words = network_settings.wake_words(network.settings)
+    return judge(transcript.text, words, getattr(transcript, "wake", None))
 
 
 def network_status(network: Network) -> dict[str, Any]:
@@ -85,7 +98,11 @@ def react(
     remembered: list = []
     recalled: list[str] = []
     if interaction.interaction_type == "command":
-        # A voice command names its command itself: the app decided it was one.
+        # A voice command names its command itself: the app decided it was one. A wake word
+        # heard acoustically left the command its second decode heard in `metadata.wake`.
+        wake = (interaction.meta or {}).get("wake") or {}
+        if command is None and wake.get("status") == "wake":
+            command = wake.get("command")
         command = command if command is not None else command_in(interaction.text, network) or ""
         answer = brain.answer_command(command, now, network_status(network))
         remembered = brain.extract_memories("", now, answer.actions)
@@ -163,6 +180,14 @@ def _record_reaction(interaction, network, brain, answer, found, summary, on_req
     db.session.flush()
     if not on_request:
         events.record(interaction.network_id, "interaction.created", event_data(interaction))
+        wake = meta.get("wake") or {}
+        if wake.get("status") == "candidate":
+            # Close to the wake word but not sure: the client may ask "Did you mean me?".
+            events.record(
+                interaction.network_id,
+                "interaction.wake_candidate",
+                {**event_data(interaction), "wake": wake},
+            )
     return created
 
 

@@ -25,6 +25,21 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class WakeEvidence:
+    """How likely the utterance opens with a wake word, by the acoustic model itself.
+
+    `probability` is P(wake word, then a word boundary | audio) at the transcript's start (after
+    the lead-ins the transcript has, "hey"…), summed over the word's spellings: a transcript
+    that wrote "Mirror" still says how close "Mira" was. `command` is what a second decode,
+    constrained to open with the wake word, heard after it (None when it was not run).
+    """
+
+    word: str
+    probability: float
+    command: str | None = None
+
+
+@dataclass(frozen=True)
 class Transcript:
     text: str
     language: str | None = None
@@ -32,6 +47,9 @@ class Transcript:
     confidence: float | None = None
     segments: list[Segment] = field(default_factory=list)
     engine: str = ""
+    # What the engine heard of the wake words at the start, from the audio rather than the
+    # text (see `mira.speech.wake`); None when the engine cannot tell.
+    wake: WakeEvidence | None = None
 
     @property
     def is_empty(self) -> bool:

@@ -43,6 +43,7 @@ def _whisper(settings: Mapping[str, Any]) -> Transcriber:
         model=settings.get("MIRA_WHISPER_MODEL") or "tiny.en",
         threads=int(settings.get("MIRA_WHISPER_THREADS") or 2),
         beam_size=int(settings.get("MIRA_WHISPER_BEAM") or 5),
+        context=(settings.get("MIRA_WHISPER_CONTEXT") or "full").lower(),
     )
 
 
@@ -118,6 +119,7 @@ def build_transcriber(settings: Mapping[str, Any]) -> FallbackTranscriber | None
     "MIRA_WHISPER_MODEL",
     "MIRA_WHISPER_THREADS",
     "MIRA_WHISPER_BEAM",
+    "MIRA_WHISPER_CONTEXT",
     "GEMINI_API_KEY",
     "MIRA_GEMINI_MODEL",
 )

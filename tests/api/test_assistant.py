@@ -256,3 +256,32 @@ def test_a_conversation_stops_being_active_once_its_gap_has_passed(client, alice
     assert active(stale) is False  # 2 h > the 300 s gap: the next utterance starts anew
     set_settings(client, alice, conversation_gap_s=30)
     assert active(recent) is False
+
+
+def test_a_bare_stop_listening_is_filed_as_a_command_candidate_with_its_event(client, alice, mic):
+    """The wake word lost: Mira keeps listening, but files the evidence and tells the client."""
+    job = say(client, alice, mic, flite_speech("Stop listening."))
+    [interaction_id] = job["result"]["interaction_ids"]
+    interaction = client.get(
+        f"{alice.prefix()}/interactions/{interaction_id}", headers=alice.headers
+    ).json
+    assert interaction["interaction_type"] == "audio"
+    wake = interaction["metadata"]["wake"]
+    assert wake["status"] == "candidate" and wake["word"] == "mira"
+    assert "stop listening" in wake["command"].lower()
+    [candidate] = events_of(client, alice, "interaction.wake_candidate")
+    assert candidate["id"] == interaction_id and candidate["wake"] == wake
+    info = client.get(f"{alice.prefix()}/service/info", headers=mic).json
+    assert info["service_enabled"] is True
+
+
+def test_a_networks_own_wake_word_starts_a_command(client, alice, mic):
+    set_settings(client, alice, wake_words=["computer"])
+    job = say(client, alice, mic, flite_speech("Computer, what time is it?"))
+    [interaction_id] = job["result"]["interaction_ids"]
+    interaction = client.get(
+        f"{alice.prefix()}/interactions/{interaction_id}", headers=alice.headers
+    ).json
+    assert interaction["interaction_type"] == "command"
+    assert interaction["metadata"]["assistant"]["intent"] == "time"
+    assert not events_of(client, alice, "interaction.wake_candidate")

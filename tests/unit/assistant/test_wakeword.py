@@ -54,3 +54,85 @@ def test_a_network_may_configure_several_wake_words():
     assert find_wake_word("Jarvis, what time is it", words).word == "jarvis"
     assert find_wake_word("Mira, what time is it", words).word == "mira"
     assert find_wake_word("Alexa, what time is it", words) is None
+
+
+# --------------------------------------------------------------------------- judge
+
+
+from mira.assistant.wakeword import judge, sounds_like  # noqa: E402
+from mira.speech import WakeEvidence  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("text", "heard", "command"),
+    [
+        ("Mirror, what time is it?", "Mirror", "what time is it?"),
+        ("Meera stop listening", "Meera", "stop listening"),
+        ("Myra, remind me to call mom at five", "Myra", "remind me to call mom at five"),
+        ("Hey Mia, what's the date today?", "Mia", "what's the date today?"),
+        ("Mirah, how many people are here?", "Mirah", "how many people are here?"),
+    ],
+)
+def test_a_sound_alike_opening_a_command_is_the_wake_word(text, heard, command):
+    decision = judge(text, ["mira"])
+    assert (decision.status, decision.heard, decision.command) == ("wake", heard, command)
+    assert decision.reason == "sound-alike"
+    assert decision.as_meta()["heard"] == heard
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Miranda called this morning.",
+        "Miranda, what time is it?",
+        "The admiral is here.",
+        "admiral, what time is it",
+        "Mirror on the wall",
+        "I looked in the mirror, what time is it?",
+        "Mira is coming to dinner tonight.",
+        "Myra and I went to the market.",
+        "Remind me to water the plants tomorrow morning.",
+        "I am here",
+    ],
+)
+def test_near_misses_are_no_command(text):
+    assert judge(text, ["mira"]).status != "wake"
+
+
+def test_a_vocative_sound_alike_before_no_known_command_is_only_a_candidate():
+    assert judge("Mirror, mirror on the wall.", ["mira"]).status == "candidate"
+    assert judge("Mirror on the wall.", ["mira"]).status == "none"
+
+
+def test_a_bare_stop_listening_is_never_silent():
+    decision = judge("Stop listening.", ["mira"])
+    assert decision.status == "candidate"
+    assert decision.command == "Stop listening."
+    assert decision.as_meta()["reason"] == "stop without wake word"
+
+
+def test_sounds_like_keeps_longer_names_apart():
+    assert sounds_like("Meera", "mira") and sounds_like("Mirror", "mira")
+    assert not sounds_like("Miranda", "mira") and not sounds_like("admiral", "mira")
+    assert not sounds_like("Mira", "mira")  # that is the word itself
+
+
+def test_the_networks_own_wake_words_keep_working_with_their_sound_alikes():
+    words = ["jarvis"]
+    assert judge("Jarvis, what time is it?", words).status == "wake"
+    assert judge("Jarvus, what time is it?", words).status == "wake"
+    assert judge("Mira, what time is it?", words).status == "none"
+    assert judge("Hey computer, stop listening", ["hey computer"]).command == "stop listening"
+
+
+def test_acoustic_evidence_decides_when_the_transcript_lost_the_wake_word():
+    said = "what time is it"
+    sure = judge(said, ["mira"], WakeEvidence("mira", 0.4, "what time is it?"))
+    assert (sure.status, sure.reason, sure.command) == ("wake", "acoustic", "what time is it?")
+    close = judge(said, ["mira"], WakeEvidence("mira", 0.05, "what time is it?"))
+    assert close.status == "candidate" and close.as_meta()["probability"] == 0.05
+    assert judge(said, ["mira"], WakeEvidence("mira", 0.001)).status == "none"
+    # A likely wake word before words the assistant does not understand is only a candidate.
+    assert judge("on the wall", ["mira"], WakeEvidence("mira", 0.4, "on the wall")).status == (
+        "candidate"
+    )

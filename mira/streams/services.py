@@ -14,8 +14,6 @@ from mira.service.models import Client
 from mira.service.services import get_client
 from mira.types import utcnow
 
-ACTIVE_WINDOW_S = 300  # a client scored within this window counts as an active stream
-
 
 def _score_of(client: Client) -> float:
     """A registered client that was never scored still has location/RSSI parts (older Mira)."""
@@ -44,6 +42,9 @@ def record_quality(network_id: uuid.UUID, client_id: str, metrics) -> float:
 
 
 def _active_clients(network_id: uuid.UUID) -> list[Client]:
+    """Clients with a stream score, best first. A client that stops speaking keeps its last
+    score until it is deregistered or expires (`service.services.expire_clients`): no time
+    window is applied."""
     return list(
         db.session.scalars(
             db.select(Client)

@@ -126,6 +126,12 @@ def test_truncated_compressed_audio_fails_the_job_clearly(client, alice, mic):
     if job["status"] == "failed":
         assert job["error"].startswith("CORRUPT_AUDIO")
         assert job["attempts"] == 1  # bad audio is not retried
+    else:
+        # What was kept is the audio before the cut, said so, never 4 s padded or invented.
+        kept = job["result"]["duration_s"]
+        assert 0 < kept <= 4 / 3 + 0.5, kept
+        interactions = client.get(f"{alice.prefix()}/interactions", headers=alice.headers).json
+        assert [i["duration_s"] for i in interactions] in ([], [kept])
 
 
 def test_too_large_upload_is_413(make_app, _schema, alice, device_key):

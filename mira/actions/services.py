@@ -6,19 +6,14 @@ import uuid
 from typing import Any
 
 from mira.actions.models import Action
-from mira.errors import not_found
 from mira.events import services as events
 from mira.extensions import db
+from mira.queries import in_network, page
 from mira.types import utcnow
 
 
 def get(network_id: uuid.UUID, action_id: uuid.UUID) -> Action:
-    action = db.session.scalar(
-        db.select(Action).where(Action.network_id == network_id, Action.id == action_id)
-    )
-    if action is None:
-        raise not_found("Action")
-    return action
+    return in_network(Action, network_id, action_id, "Action")
 
 
 def event_data(action: Action) -> dict[str, Any]:
@@ -33,11 +28,7 @@ def list_actions(network_id: uuid.UUID, limit: int, offset: int, **filters):
         query = query.where(Action.status == filters["status"])
     if filters.get("action_type"):
         query = query.where(Action.action_type == filters["action_type"])
-    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
-    rows = db.session.scalars(
-        query.order_by(Action.created_at.desc(), Action.id).limit(limit).offset(offset)
-    ).all()
-    return rows, total
+    return page(query.order_by(Action.created_at.desc(), Action.id), limit, offset)
 
 
 def set_status(network_id: uuid.UUID, action_id: uuid.UUID, status: str) -> Action:

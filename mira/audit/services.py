@@ -14,6 +14,7 @@ from flask import g, has_request_context
 
 from mira.audit.models import AuditEntry
 from mira.extensions import db
+from mira.queries import page
 
 ACTIONS = (
     "voice_sample.uploaded",
@@ -106,8 +107,4 @@ def list_entries(network_id: uuid.UUID, limit: int, offset: int, action: str | N
     query = db.select(AuditEntry).where(AuditEntry.network_id == network_id)
     if action:
         query = query.where(AuditEntry.action == action)
-    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
-    rows = db.session.scalars(
-        query.order_by(AuditEntry.created_at.desc(), AuditEntry.id).limit(limit).offset(offset)
-    ).all()
-    return rows, total
+    return page(query.order_by(AuditEntry.created_at.desc(), AuditEntry.id), limit, offset)

@@ -18,10 +18,11 @@ from mira.auth.tokens import (
     new_refresh_token,
     sha256_hex,
 )
-from mira.errors import Conflict, Forbidden, Invalid, MiraError, NotFound, Unauthorized, not_found
+from mira.errors import Conflict, Forbidden, Invalid, MiraError, NotFound, Unauthorized
 from mira.extensions import db
 from mira.networks import services as networks
 from mira.networks.models import Membership, Network
+from mira.queries import in_network, page
 from mira.types import utcnow
 
 
@@ -312,11 +313,7 @@ def create_device_key(network_id: uuid.UUID, name: str, user: User | None) -> di
 
 def list_device_keys(network_id: uuid.UUID, limit: int, offset: int):
     query = db.select(DeviceKey).where(DeviceKey.network_id == network_id)
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(DeviceKey.created_at.desc()).limit(limit).offset(offset)
-    ).all()
-    return rows, total
+    return page(query.order_by(DeviceKey.created_at.desc()), limit, offset)
 
 
 def delete_device_key(network_id: uuid.UUID, key_id: uuid.UUID) -> None:
@@ -329,9 +326,4 @@ def delete_device_key(network_id: uuid.UUID, key_id: uuid.UUID) -> None:
 
 
 def get_device_key(network_id: uuid.UUID, key_id: uuid.UUID) -> DeviceKey:
-    row = db.session.scalar(
-        db.select(DeviceKey).where(DeviceKey.network_id == network_id, DeviceKey.id == key_id)
-    )
-    if row is None:
-        raise not_found("Device key")
-    return row
+    return in_network(DeviceKey, network_id, key_id, "Device key")

@@ -6,21 +6,14 @@ import uuid
 from typing import Any
 
 from mira.conversations.models import Conversation
-from mira.errors import not_found
 from mira.events import services as events
 from mira.extensions import db
 from mira.interactions.models import Interaction
+from mira.queries import in_network, page
 
 
 def get(network_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
-    conversation = db.session.scalar(
-        db.select(Conversation).where(
-            Conversation.network_id == network_id, Conversation.id == conversation_id
-        )
-    )
-    if conversation is None:
-        raise not_found("Conversation")
-    return conversation
+    return in_network(Conversation, network_id, conversation_id, "Conversation")
 
 
 def _still_going(conversations: list[Conversation]) -> set[uuid.UUID]:
@@ -90,11 +83,10 @@ def event_data(conversation: Conversation) -> dict[str, Any]:
 
 def list_conversations(network_id: uuid.UUID, limit: int, offset: int):
     query = db.select(Conversation).where(Conversation.network_id == network_id)
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(Conversation.started_at.desc(), Conversation.id).limit(limit).offset(offset)
-    ).all()
-    return as_dicts(list(rows)), total
+    rows, total = page(
+        query.order_by(Conversation.started_at.desc(), Conversation.id), limit, offset
+    )
+    return as_dicts(rows), total
 
 
 def update(network_id: uuid.UUID, conversation_id: uuid.UUID, changes: dict[str, Any]):

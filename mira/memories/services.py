@@ -14,10 +14,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from mira.errors import not_found
 from mira.events import services as events
 from mira.extensions import db
 from mira.memories.models import OPEN_STATUSES, Memory
+from mira.queries import in_network, page
 from mira.types import utcnow
 
 
@@ -40,12 +40,7 @@ def _transition(memory: Memory, status: str, reason: str, now: datetime | None =
 
 
 def get(network_id: uuid.UUID, memory_id: uuid.UUID) -> Memory:
-    memory = db.session.scalar(
-        db.select(Memory).where(Memory.network_id == network_id, Memory.id == memory_id)
-    )
-    if memory is None:
-        raise not_found("Memory")
-    return memory
+    return in_network(Memory, network_id, memory_id, "Memory")
 
 
 def list_memories(network_id: uuid.UUID, limit: int, offset: int, **filters):
@@ -54,11 +49,7 @@ def list_memories(network_id: uuid.UUID, limit: int, offset: int, **filters):
         query = query.where(Memory.memory_type == filters["memory_type"])
     if filters.get("status"):
         query = query.where(Memory.status == filters["status"])
-    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
-    rows = db.session.scalars(
-        query.order_by(Memory.created_at.desc(), Memory.id).limit(limit).offset(offset)
-    ).all()
-    return rows, total
+    return page(query.order_by(Memory.created_at.desc(), Memory.id), limit, offset)
 
 
 def set_status(network_id: uuid.UUID, memory_id: uuid.UUID, status: str) -> Memory:

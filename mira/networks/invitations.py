@@ -22,6 +22,7 @@ from mira.errors import Conflict, Forbidden, MiraError, not_found
 from mira.extensions import db
 from mira.networks.models import Invitation, Membership, Network
 from mira.networks.services import membership
+from mira.queries import in_network, page
 from mira.types import utcnow
 
 TOKEN_PREFIX = "mira_inv_"
@@ -82,18 +83,13 @@ def list_pending(user: User, network_id: uuid.UUID, limit: int, offset: int):
         Invitation.accepted_at.is_(None),
         Invitation.expires_at > utcnow(),
     )
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(Invitation.created_at.desc()).limit(limit).offset(offset)
-    )
+    rows, total = page(query.order_by(Invitation.created_at.desc()), limit, offset)
     return [_as_dict(row) for row in rows], total
 
 
 def revoke(user: User, network_id: uuid.UUID, invitation_id: uuid.UUID) -> None:
     require_owner(membership(user, network_id)[1])
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or invitation.network_id != network_id:
-        raise not_found("Invitation")
+    invitation = in_network(Invitation, network_id, invitation_id, "Invitation")
     audit.record(network_id, user, "invitation.revoked", invitation.id, {"email": invitation.email})
     db.session.delete(invitation)
     db.session.commit()

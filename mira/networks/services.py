@@ -11,6 +11,7 @@ from mira.auth.scope import require_owner
 from mira.errors import Conflict, NotFound, not_found
 from mira.extensions import db
 from mira.networks.models import Membership, Network
+from mira.queries import page
 
 
 def _as_dict(network: Network, role: str | None) -> dict[str, Any]:
@@ -46,10 +47,9 @@ def list_for_user(user: User, limit: int, offset: int) -> tuple[list[dict[str, A
         .join(Membership, Membership.network_id == Network.id)
         .where(Membership.user_id == user.id)
     )
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    rows = db.session.execute(
-        query.order_by(Network.created_at.desc(), Network.id).limit(limit).offset(offset)
-    ).all()
+    rows, total = page(
+        query.order_by(Network.created_at.desc(), Network.id), limit, offset, rows=True
+    )
     return [_as_dict(n, role) for n, role in rows], total
 
 
@@ -186,10 +186,7 @@ def list_members(user: User, network_id: uuid.UUID, limit: int, offset: int):
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.network_id == network_id)
     )
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    rows = db.session.execute(
-        query.order_by(Membership.created_at, User.email).limit(limit).offset(offset)
-    ).all()
+    rows, total = page(query.order_by(Membership.created_at, User.email), limit, offset, rows=True)
     return [_member_dict(u, m) for u, m in rows], total
 
 

@@ -14,6 +14,7 @@ from mira.events import services as events
 from mira.extensions import db
 from mira.jobs.models import Job
 from mira.networks.models import Network
+from mira.queries import page
 from mira.service.models import Client
 from mira.types import utcnow
 
@@ -179,10 +180,7 @@ def create_client(
 
 def list_clients(network_id: uuid.UUID, limit: int, offset: int):
     query = db.select(Client).where(Client.network_id == network_id)
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(Client.connected_at.desc(), Client.client_id).limit(limit).offset(offset)
-    ).all()
+    rows, total = page(query.order_by(Client.connected_at.desc(), Client.client_id), limit, offset)
     best = _best_client_id(network_id)
     return [client_dict(c, best) for c in rows], total
 

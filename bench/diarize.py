@@ -16,7 +16,13 @@ With profiles, the share of speech whose turn carries the right speaker's label 
 Also: median per-file real-time factor (the whole path, and embedding + diarization alone),
 and the cost on the 100 single-speaker files of diarizing instead of only embedding.
 
+With `--noise pink|brown|babble|music --snr DB`, the conversations and the single-speaker files
+are mixed with noise made by sox (as in bench/speaker_id.py; babble from the speakers not in
+the conversation) at that SNR against the speech's power, to check that noise neither adds turns
+nor hides a change of speaker; the turn counts are then also split into too many and too few.
+
     .venv/bin/python bench/diarize.py [--conversations 30] [--seed 0] [--sweep]
+                                      [--noise pink --snr 10]
 """
 
 from __future__ import annotations
@@ -75,7 +81,40 @@ def speech_span(samples: np.ndarray) -> tuple[float, float]:
     return loud[0] * FRAME_S, (loud[-1] + 1) * FRAME_S
 
 
-def make_conversations(utterances, count: int, seed: int) -> list[Conversation]:
+def noise_tracks(utterances, kind: str, work) -> dict:
+    """Long noise tracks by sox: {"": track} for pink/brown/music, or for babble one stream per
+    speaker (their utterances end to end) to sum over the speakers not in a conversation."""
+    from speaker_id import make_noises
+
+    if kind == "babble":
+        return {s: np.tile(np.concatenate(clips), 3) for s, clips in utterances.items()}
+    return {"": make_noises([], [], work, kinds=(kind,))[kind]}
+
+
+def add_noise(audio: np.ndarray, speech_power: float, tracks: dict, absent, snr: float, rng):
+    if "" in tracks:
+        track = tracks[""]
+    else:
+        streams = [tracks[s] for s in absent]
+        shortest = min(len(t) for t in streams)
+        track = np.sum([t[:shortest] for t in streams], axis=0)
+    track = np.tile(track, int(np.ceil(len(audio) / len(track))) + 1)
+    offset = int(rng.integers(0, len(track) - len(audio)))
+    piece = track[offset : offset + len(audio)].astype(np.float64)
+    gain = np.sqrt(speech_power / (np.mean(piece**2) * 10 ** (snr / 10)))
+    mixed = audio + gain * piece
+    peak = float(np.max(np.abs(mixed)))
+    return (mixed / peak * 0.9 if peak > 0.99 else mixed).astype(np.float32)
+
+
+def speech_power_of(audio: np.ndarray, spans) -> float:
+    parts = [audio[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)] for a, b in spans]
+    return float(np.mean(np.concatenate(parts).astype(np.float64) ** 2))
+
+
+def make_conversations(
+    utterances, count: int, seed: int, tracks: dict | None = None, snr: float = 10.0
+) -> list[Conversation]:
     rng = np.random.default_rng(seed)
     names = sorted(utterances)
     conversations = []
@@ -101,6 +140,10 @@ def make_conversations(utterances, count: int, seed: int) -> list[Conversation]:
             cursor += len(clip)
         audio = np.concatenate(pieces)
         audio += rng.normal(0, 10 ** (NOISE_DBFS / 20), len(audio)).astype(np.float32)
+        if tracks:
+            power = speech_power_of(audio, [(a, b) for a, b, _ in reference])
+            absent = [s for s in names if s not in speakers]
+            audio = add_noise(audio, power, tracks, absent, snr, rng)
         conversations.append(Conversation(audio, reference, [str(s) for s in speakers]))
     return conversations
 
@@ -199,6 +242,8 @@ def run(conversations, profiles, threshold: float) -> dict:
         "whole_rtf": float(np.median(whole_rtf)),
         "diarize_rtf": float(np.median(diarize_rtf)),
         "right_turn_count": sum(a == b for a, b in turn_counts),
+        "too_many_turns": sum(a > b for a, b in turn_counts),
+        "too_few_turns": sum(a < b for a, b in turn_counts),
         "labelled": right / speaking if speaking else None,
     }
 
@@ -209,19 +254,25 @@ def der_line(name: str, r: dict) -> str:
         f"{name:<22} DER {r['der'] * 100:5.2f} %  (missed {r['missed'] / speech * 100:4.2f} %, "
         f"false alarm {r['false_alarm'] / speech * 100:4.2f} %, confusion "
         f"{r['confusion'] / speech * 100:4.2f} %)  right number of turns "
-        f"{r['right_turn_count']}"
+        f"{r['right_turn_count']} (too many {r['too_many_turns']}, too few {r['too_few_turns']})"
     )
     if r["labelled"] is not None:
         line += f"  speech labelled with the right person {r['labelled'] * 100:.1f} %"
     return line
 
 
-def single_speaker_overhead(utterances, profiles) -> None:
+def single_speaker_overhead(utterances, profiles, tracks=None, snr: float = 10.0) -> None:
     """Diarizing each single-speaker file instead of only embedding it: extra time, splits."""
     embed_s = diarize_s = audio_s = 0.0
     split = labelled_wrong = 0
+    rng = np.random.default_rng(1)
     for speaker, clips in utterances.items():
         for clip in clips:
+            if tracks:
+                start, end = speech_span(clip)
+                power = speech_power_of(clip, [(start, end)])
+                others = [s for s in utterances if s != speaker]
+                clip = add_noise(clip, power, tracks, others[:5], snr, rng)
             clean = denoise(clip, "highpass")
             speech = find_speech(clean)
             samples = speech.samples(clean)
@@ -248,6 +299,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     parser.add_argument("--sweep", action="store_true", help="DER over a range of thresholds")
+    parser.add_argument("--noise", choices=("pink", "brown", "babble", "music"))
+    parser.add_argument("--snr", type=float, default=10.0, help="dB, with --noise")
     args = parser.parse_args()
 
     encoder().embed(np.zeros(SAMPLE_RATE, dtype=np.float32))  # load and warm
@@ -256,7 +309,14 @@ def main() -> None:
         speaker: aggregate([speech_only_embedding(c) for c in clips[:PROFILE_UTTERANCES]])
         for speaker, clips in utterances.items()
     }
-    conversations = make_conversations(utterances, args.conversations, args.seed)
+    tracks = None
+    if args.noise:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as work:
+            tracks = noise_tracks(utterances, args.noise, Path(work))
+        print(f"noise: {args.noise} at {args.snr:g} dB SNR (sox)")
+    conversations = make_conversations(utterances, args.conversations, args.seed, tracks, args.snr)
     total_s = sum(len(c.audio) for c in conversations) / SAMPLE_RATE
     turns = sum(len(c.reference) for c in conversations)
     print(
@@ -272,7 +332,7 @@ def main() -> None:
         f"diarize (embedding + clustering) {blind['diarize_rtf']:.0f}x; "
         f"with profiles {known['whole_rtf']:.0f}x / {known['diarize_rtf']:.0f}x"
     )
-    single_speaker_overhead(utterances, profiles)
+    single_speaker_overhead(utterances, profiles, tracks, args.snr)
     if args.sweep:
         print("threshold sweep (without profiles / with profiles):")
         for threshold in (0.50, 0.55, 0.60, 0.65, 0.70):

@@ -101,6 +101,7 @@ def sox_noise(kind: str, seconds: float = 3.0, volume: float = 0.1) -> np.ndarra
     done = subprocess.run(
         [
             sox,
+            "-R",
             "-n",
             "-r",
             str(SR),

@@ -127,3 +127,36 @@ def overall_score(
     }
     total = sum(WEIGHTS[name] * value for name, value in parts.items())
     return float(np.clip(total, 0.0, 100.0))
+
+
+SNR_FRAME_S = 0.03
+MIN_NOISE_FRAMES = 5
+
+
+def speech_snr_db(audio: np.ndarray, segments, sample_rate: int = SAMPLE_RATE) -> float:
+    """SNR of the speech against what surrounds it, in dB (for the speaker decision).
+
+    `snr_db` above compares a clip with its own quietest windows, which in a long utterance are
+    speech too (clean read speech scores ~8 dB). Here the VAD's segments say which 30 ms frames
+    are speech; the noise is the median power of the others (or, with too few of those, the
+    quietest 5 % of frames), and the speech power is what the speech frames hold above it.
+    `audio` is the denoised clip the VAD ran on; `segments` are its speech segments."""
+    frame = max(1, int(SNR_FRAME_S * sample_rate))
+    count = len(audio) // frame
+    if count == 0 or not segments:
+        return 0.0
+    framed = np.asarray(audio[: count * frame], dtype=np.float64).reshape(count, frame)
+    power = np.mean(framed**2, axis=1)
+    speech = np.zeros(count, dtype=bool)
+    for segment in segments:
+        first = int(segment.start_s * sample_rate) // frame
+        last = -(-int(segment.end_s * sample_rate) // frame)  # the frame holding the end
+        speech[first:last] = True
+    quietest = float(np.percentile(power, 5))
+    others = power[~speech]
+    noise = float(np.median(others)) if len(others) >= MIN_NOISE_FRAMES else quietest
+    noise = max(noise, quietest, 1e-10)
+    if not speech.any():
+        return 0.0
+    above = float(np.mean(power[speech])) - noise
+    return float(10 * np.log10(max(above, 1e-12) / noise))

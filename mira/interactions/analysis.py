@@ -120,7 +120,8 @@ def analyze(job: Job) -> dict[str, Any]:
         hotwords = wake_words(network.settings)
         transcripts = [_transcribe(clean, turn.start_s, turn.end_s, hotwords) for turn in turns]
     with timer.stage("conversation"):
-        interactions = _record_turns(job, decoded.duration_s, turns, transcripts, quality)
+        voice = _Voice(clean, speech)
+        interactions = _record_turns(job, decoded.duration_s, turns, transcripts, quality, voice)
     with timer.stage("assistant"):
         from mira.interactions.assistant import react
 
@@ -199,8 +200,51 @@ def _heard_at(job: Job) -> datetime:
     return job.created_at
 
 
+@dataclass(frozen=True)
+class _Voice:
+    """What the speaker decision needs besides the embedding: the denoised audio (for noisy
+    copies, when a profile learns) and the speech segments (for the SNR around the speech)."""
+
+    clean: np.ndarray
+    speech: Any
+
+    def snr_db(self) -> float:
+        from mira.audio.quality import speech_snr_db
+
+        return speech_snr_db(self.clean, self.speech.segments)
+
+    def copies(self, turns: list[Turn], cluster: int, embedding: np.ndarray):
+        """A callable giving the voice's sample rows (its embedding, then its noisy copies)."""
+
+        def rows():
+            import numpy as np
+
+            from mira.audio import SAMPLE_RATE
+            from mira.audio.augment import ANALYSIS_KINDS, sample_rows
+            from mira.audio.embedding import encoder
+
+            if len(turns) == 1:
+                audio = self.speech.samples(self.clean)
+            else:
+                audio = np.concatenate(
+                    [
+                        self.clean[int(t.start_s * SAMPLE_RATE) : int(t.end_s * SAMPLE_RATE)]
+                        for t in turns
+                        if t.cluster == cluster
+                    ]
+                )
+            return sample_rows(encoder(), audio, embedding, ANALYSIS_KINDS)
+
+        return rows
+
+
 def _record_turns(
-    job: Job, duration_s: float, turns: list[Turn], transcripts: list, quality
+    job: Job,
+    duration_s: float,
+    turns: list[Turn],
+    transcripts: list,
+    quality,
+    voice: _Voice | None = None,
 ) -> list[Interaction]:
     """One interaction per speaker turn, created once even if the job runs again (keyed by job
     and turn), attributed to speakers and filed into conversations in one transaction under the
@@ -221,7 +265,8 @@ def _record_turns(
     single = len(turns) == 1
     made: list[Interaction] = []
     with network_lock(job.network_id):
-        speakers: dict[int, tuple[uuid.UUID | None, float | None]] = {}
+        speakers: dict[int, voices.Attribution] = {}
+        snr_db = voice.snr_db() if voice is not None else None
         for index, (turn, transcript) in enumerate(zip(turns, transcripts, strict=True)):
             text = (transcript.text if transcript is not None else None) or None
             meta = dict(payload.get("metadata") or {})
@@ -252,12 +297,26 @@ def _record_turns(
             if turn.embedding is not None:
                 if turn.cluster not in speakers:
                     embedding, speech_s = _voice_of(turns, turn.cluster)
+                    copies = voice.copies(turns, turn.cluster, embedding) if voice else None
                     speakers[turn.cluster] = voices.attribute(
-                        network, embedding, speech_s, interaction.timestamp, interaction.id
+                        network,
+                        embedding,
+                        speech_s,
+                        interaction.timestamp,
+                        interaction.id,
+                        snr_db=snr_db,
+                        copies=copies,
                     )
-                interaction.person_id, interaction.confidence = speakers[turn.cluster]
+                said = speakers[turn.cluster]
+                interaction.person_id, interaction.confidence = said.person_id, said.confidence
+                interaction.meta = {**interaction.meta, "speaker": said.speaker}
                 db.session.flush()
+            else:  # under a second of speech: nobody can be told from it
+                speaker = {"decision": "undecided", "reason": "too_short"}
+                interaction.meta = {**interaction.meta, "speaker": speaker}
             file_interaction(interaction, network.settings)
+            if turn.embedding is not None and speakers[turn.cluster].settles:
+                voices.settle_undecided(interaction)  # earlier clips of this voice
             made.append(interaction)
     return made
 

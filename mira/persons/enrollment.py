@@ -1,5 +1,8 @@
 """Enrolling a voice: a person's sample is stored, then analysed by an `enroll` job.
 
+The sample is embedded as it is and with household-like noise added (`mira.audio.augment`), so
+the person is recognised in a noisy room too.
+
 The job needs at least `MIN_ENROLL_SPEECH_S` of speech after VAD (shorter samples make
 unreliable profiles) and fails with `TOO_SHORT` otherwise.
 """
@@ -58,6 +61,7 @@ def accept(
 
 def run(job: Job) -> dict[str, Any]:
     """The enroll job: decode, denoise, find speech, embed, add the sample to the profile."""
+    from mira.audio.augment import sample_rows
     from mira.audio.decode import AudioError
     from mira.audio.denoise import denoise
     from mira.audio.embedding import encoder, to_bytes
@@ -102,12 +106,13 @@ def run(job: Job) -> dict[str, Any]:
             "TOO_SHORT",
         )
     jobs.set_stage(job, "speaker", 0.7)
-    embedding = encoder().embed(speech.samples(clean))
+    # The sample and its noisy copies: the profile's noisy centre comes from those.
+    rows = sample_rows(encoder(), speech.samples(clean))
     reading = _compare_reading(payload.get("expected_text"), clean, speech)
     sample = VoiceSample(
         network_id=job.network_id,
         person_id=person.id,
-        embedding=to_bytes(embedding),
+        embedding=to_bytes(rows),
         source="enrolled",
         audio_key=audio_key,
         description=payload.get("description"),

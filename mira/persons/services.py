@@ -68,9 +68,8 @@ def as_dicts(persons: list[Person], include_embedding: bool = False) -> list[dic
             "updated_at": p.updated_at,
         }
         if include_embedding:
-            item["voice_embedding"] = (
-                base64.b64encode(p.voice_embedding).decode() if p.voice_embedding else None
-            )
+            public = voices.public_embedding(p.voice_embedding)  # the clean centre
+            item["voice_embedding"] = base64.b64encode(public).decode() if public else None
         out.append(item)
     return out
 

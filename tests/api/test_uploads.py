@@ -186,9 +186,11 @@ def test_metadata_and_capture_time_reach_the_interaction(client, alice, mic):
     interaction = client.get(
         f"{alice.prefix()}/interactions/{interaction_id}", headers=alice.headers
     ).json
-    # The client's metadata is kept; the server adds what it heard and how the assistant acted.
+    # The client's metadata is kept; the server adds what it heard, whose voice it decided it
+    # was (and why), and how the assistant acted.
     assert interaction["metadata"]["room"] == "kitchen"
-    assert set(interaction["metadata"]) == {"room", "transcript", "assistant"}
+    assert set(interaction["metadata"]) == {"room", "transcript", "speaker", "assistant"}
+    assert interaction["metadata"]["speaker"]["decision"] in {"match", "new", "undecided"}
     assert interaction["metadata"]["transcript"]["engine"] == "whisper-tiny.en"
     assert interaction["timestamp"] == "2026-03-01T09:00:00Z"
 

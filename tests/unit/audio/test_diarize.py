@@ -13,6 +13,7 @@ from mira.audio.vad import SpeechReport, find_speech
 from tests.audio_data import SR, speech, speech_files
 
 BOUNDARY_TOLERANCE_S = 0.5
+NOISY_SNR_DB = 10.0
 
 
 def utterances_of(speaker: int) -> list[int]:
@@ -151,3 +152,30 @@ def test_one_voice_held_by_two_persons_does_not_split_an_upload():
     turns, _report, _clean = run(cut, profiles)
     assert len(turns) == 1
     assert turns[0].label in profiles
+
+
+def in_noise(audio: np.ndarray, spans, snr_db: float, kind: str = "pinknoise") -> np.ndarray:
+    """`audio` with sox noise over all of it, `snr_db` below the speech's power."""
+    from tests.audio_data import sox_noise
+
+    speech_part = np.concatenate([audio[int(a * SR) : int(b * SR)] for a, b in spans])
+    noise = sox_noise(kind, seconds=len(audio) / SR + 0.1, volume=0.5)[: len(audio)]
+    gain = np.sqrt(
+        np.mean(speech_part.astype(np.float64) ** 2)
+        / np.mean(noise.astype(np.float64) ** 2)
+        / 10 ** (snr_db / 10)
+    )
+    return (audio + gain * noise).astype(np.float32)
+
+
+@pytest.mark.parametrize("a, b", [(1, 2), (3, 4), (5, 6), (7, 8), (9, 0)])
+def test_noise_neither_hides_a_change_of_speaker_nor_adds_one(a, b):
+    """Pink noise at 10 dB SNR makes every window alike; a change must still be found, and the
+    same speaker's two utterances must stay one voice."""
+    first, second = utterances_of(a)[:2]
+    audio, spans = conversation(speech(first), speech(utterances_of(b)[0]), speech(second))
+    turns, _, _ = run(in_noise(audio, spans, NOISY_SNR_DB))
+    assert len(turns) == 3, [(t.start_s, t.end_s, t.cluster) for t in turns]
+    assert turns[0].cluster == turns[2].cluster != turns[1].cluster
+    alone, alone_spans = conversation(speech(first), speech(second))
+    assert len({t.cluster for t in run(in_noise(alone, alone_spans, NOISY_SNR_DB))[0]}) == 1

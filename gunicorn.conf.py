@@ -14,6 +14,10 @@ threads = int(
 )
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# Request lines: gunicorn's default (4 KB, at most 8 KB) is below the documented 200
+# `conversation_ids` (~11 KB) and answers longer ones with an HTML 414. 0 lifts gunicorn's cap
+# to 1 MB; Mira bounds URLs itself at MIRA_MAX_URL_BYTES (16 KB) with a 414 in its envelope.
+limit_request_line = int(os.environ.get("GUNICORN_LIMIT_REQUEST_LINE", "0"))
 # Behind a reverse proxy, let it end idle connections first.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Workers signal liveness through a file; on a container's overlay filesystem those writes can

@@ -41,8 +41,16 @@ def run_job(job_id: str) -> None:
     # Start clean: a worker runs job after job in one session, and whatever an earlier job
     # left half-done (a deadlock, a lost connection) must not fail this one.
     db.session.rollback()
-    job = services.claim(job_id)
+    job = services.claim(job_id) if services.is_job_id(job_id) else None
     if job is None:
+        if not services.is_known(job_id):
+            # A message of another Mira sharing this Redis database and queue name: not ours
+            # to run or to mark; saying nothing made its jobs vanish without a trace.
+            log.warning(
+                "job %r is not in this Mira's database: ignored (is another Mira using the "
+                "same Redis database and MIRA_QUEUE_NAME?)",
+                job_id,
+            )
         return  # finished already, or another worker holds it
     handler = _handler(job.kind)
     if handler is None:

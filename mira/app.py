@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 
 PROJECT_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -50,7 +50,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mira.cli import register_cli
 
     register_cli(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind MIRA_TRUSTED_PROXIES reverse proxies, the client is who they say it is.
+
+    Without it every request behind a proxy comes from the proxy's address: one login bucket
+    for all users (the per-IP limit), and the proxy's address in logs and session checks. Only
+    that many hops of X-Forwarded-For/-Proto/-Host/-Port are believed (werkzeug's ProxyFix),
+    so a client cannot forge its address past the proxies in front of Mira. Outermost, so
+    every other layer sees the corrected environ.
+    """
+    hops = int(app.config.get("MIRA_TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def _configure_logging(app: Flask) -> None:
@@ -194,6 +211,39 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def _bounded_json_body() -> Any:
+    """The JSON body, parsed once (werkzeug caches it for the views), within mira.input_bounds:
+    nesting the parser cannot take, lone surrogates and integers beyond 64 bits answer 422
+    here instead of a 500 from the parser, the database or the logs."""
+    from mira import input_bounds
+    from mira.errors import Invalid
+
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError as exc:
+        raise Invalid(
+            "Validation failed: the JSON body is nested too deep",
+            "JSON_TOO_DEEP",
+            errors={"_schema": ["Nested too deep."]},
+        ) from exc
+    input_bounds.check(body)
+    return body
+
+
+def _reject_long_urls() -> None:
+    """gunicorn lets request lines through up to 1 MB (gunicorn.conf.py: its own 8 KB ceiling
+    was below the documented 200 `conversation_ids`, and answered in HTML); Mira bounds them at
+    MIRA_MAX_URL_BYTES, in the envelope."""
+    limit = current_app.config["MIRA_MAX_URL_BYTES"]
+    length = len(request.environ.get("PATH_INFO", "")) + len(
+        request.environ.get("QUERY_STRING", "")
+    )
+    if length > limit:
+        from werkzeug.exceptions import RequestURITooLarge
+
+        raise RequestURITooLarge(f"The URL is longer than {limit} bytes.")
+
+
 def _reject_nul_characters() -> None:
     """PostgreSQL text and JSONB cannot hold U+0000: refuse it up front (422), not as a 500.
 
@@ -202,7 +252,7 @@ def _reject_nul_characters() -> None:
     fields = [k for k, v in (request.view_args or {}).items() if _has_nul(v)]
     fields += [k for k, v in request.args.items(multi=True) if _has_nul(k) or _has_nul(v)]
     if request.is_json:
-        body = request.get_json(silent=True)
+        body = _bounded_json_body()
         if isinstance(body, dict):
             fields += [k for k, v in body.items() if _has_nul(k) or _has_nul(v)]
         elif _has_nul(body):
@@ -220,6 +270,27 @@ def _reject_nul_characters() -> None:
         )
 
 
+def _drain_refused_body() -> None:
+    """Read what is left of a body refused with 413 although it was within MAX_CONTENT_LENGTH
+    (a form with more parts than werkzeug parses, an upload's metadata over its limit).
+
+    gunicorn discards at most 64 KB of an unread body before it closes the connection, so a
+    client on a kept-alive connection saw it closed under it after the 413. A body within the
+    limit is on its way anyway: reading it keeps the connection. A body over the limit (its
+    Content-Length) is not read; gunicorn closes that connection, as it should.
+    """
+    length = request.content_length
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if length is None or limit is None or length > limit:
+        return
+    try:
+        stream = request.stream
+        while stream.read(64 * 1024):
+            pass
+    except Exception:  # the client went away or sent less: gunicorn closes, as before
+        return
+
+
 def _register_request_hooks(app: Flask) -> None:
     from mira.metrics import observe_request
     from mira.observability import log_request, route_of_request
@@ -233,11 +304,14 @@ def _register_request_hooks(app: Flask) -> None:
         # one open, a CLI command): the caller resolved for one request must not leak into the next.
         g.pop("user", None)
         g.pop("scope", None)
+        _reject_long_urls()
         _reject_nul_characters()
 
     @app.after_request
     def _finish(response):
         response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        if response.status_code == 413:
+            _drain_refused_body()
         if response.status_code < 400:
             # The limiter adds Retry-After to every response; it only means something on errors.
             response.headers.pop("Retry-After", None)

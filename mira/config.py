@@ -232,6 +232,20 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_REFRESH_TOKEN_DAYS": _env_int("MIRA_REFRESH_TOKEN_DAYS", 30),
         "MIRA_PASSWORD_HASH": _env("MIRA_PASSWORD_HASH", "scrypt"),
         "MIRA_AUTH_RATE_LIMIT": _env("MIRA_AUTH_RATE_LIMIT", "20 per minute"),
+        # Logins per account (normalised e-mail), whichever IPs they come from.
+        "MIRA_LOGIN_ACCOUNT_RATE_LIMIT": _env("MIRA_LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute"),
+        # Reverse-proxy hops in front of Mira whose X-Forwarded-For/-Proto/-Host are believed
+        # (werkzeug's ProxyFix); 0: the socket's peer is the client.
+        "MIRA_TRUSTED_PROXIES": _env_int("MIRA_TRUSTED_PROXIES", 0),
+        # Input bounds (mira/input_bounds.py).
+        "MIRA_MAX_JSON_DEPTH": _env_int("MIRA_MAX_JSON_DEPTH", 64),
+        "MIRA_MAX_URL_BYTES": _env_int("MIRA_MAX_URL_BYTES", 16384),
+        "MIRA_MAX_METADATA_BYTES": _env_int("MIRA_MAX_METADATA_BYTES", 16384),
+        "MIRA_MAX_SETTINGS_KEYS": _env_int("MIRA_MAX_SETTINGS_KEYS", 100),
+        "MIRA_MAX_SETTINGS_BYTES": _env_int("MIRA_MAX_SETTINGS_BYTES", 16384),
+        # Interaction metadata beyond this is left out of events, largest keys first
+        # (`metadata_omitted`).
+        "MIRA_EVENT_METADATA_BYTES": _env_int("MIRA_EVENT_METADATA_BYTES", 4096),
         # false: POST /auth/register and first sign-ins with Google/GitHub are refused; accounts
         # come from `flask mira create-user` and from network owners' invitations.
         "MIRA_OPEN_SIGNUP": _env_bool("MIRA_OPEN_SIGNUP", True),

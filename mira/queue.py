@@ -51,6 +51,64 @@ def rq_queue(app: Flask | None = None):
     return Queue(app.config["MIRA_QUEUE_NAME"], connection=redis_connection(app))
 
 
+RQ_ID_PREFIX = "mira_"
+
+
+def rq_job_id(job_id: str) -> str:
+    """An RQ message id that names the Mira job it carries (`mira_<job id>_<nonce>`: RQ allows
+    letters, digits, `_` and `-`), so the sweeper tells from the ids alone which jobs have a
+    message waiting. The nonce keeps two messages of one job (a retry scheduled while a sweep
+    re-sends it) from sharing one RQ hash."""
+    return f"{RQ_ID_PREFIX}{job_id}_{uuid.uuid4().hex[:12]}"
+
+
+def mira_job_id_of(rq_id: str) -> str | None:
+    if rq_id.startswith(RQ_ID_PREFIX):
+        return rq_id[len(RQ_ID_PREFIX) :].rsplit("_", 1)[0]
+    return None
+
+
+def waiting_job_ids(app: Flask | None = None) -> set[str] | None:
+    """Ids of the Mira jobs with a message in the RQ queue now: waiting, scheduled (a retry's
+    backoff) or being started by a worker. None when the backend is not RQ or Redis cannot
+    say: the sweeper then re-sends as it always did (a duplicate message runs nothing).
+
+    Under a backlog every queued job is older than the sweep threshold, yet its message is
+    still in line; re-sending all of them only lengthened the line (15 no-op runs for 200
+    jobs). Messages of another kind (older ids, without the prefix) are read to find their job.
+    """
+    app = app or current_app
+    if app.config["MIRA_QUEUE"] != "rq":
+        return None
+    try:
+        from rq.job import Job as RqJob
+
+        queue = rq_queue(app)
+        rq_ids = [
+            *queue.get_job_ids(),
+            *queue.scheduled_job_registry.get_job_ids(),
+            *queue.started_job_registry.get_job_ids(),
+        ]
+        found: set[str] = set()
+        others: list[str] = []
+        for rq_id in rq_ids:
+            mira_id = mira_job_id_of(rq_id)
+            if mira_id:
+                found.add(mira_id)
+            else:
+                others.append(rq_id)
+        if others:
+            for message in RqJob.fetch_many(others, connection=queue.connection):
+                if message is not None and message.args:
+                    found.add(str(message.args[0]))
+        return found
+    except Exception:
+        log.warning(
+            "could not read the RQ queue; the sweeper re-sends every late job", exc_info=True
+        )
+        return None
+
+
 def _executor(app: Flask) -> ThreadPoolExecutor:
     with _executors_lock:
         key = id(app)
@@ -95,7 +153,12 @@ def dispatch(job_id: uuid.UUID | str, delay_s: float = 0.0) -> None:
     backend = app.config["MIRA_QUEUE"]
     job_id = str(job_id)
     if backend == "rq":
-        options = {"job_timeout": 900, "result_ttl": 0, "failure_ttl": 86400}
+        options = {
+            "job_timeout": 900,
+            "result_ttl": 0,
+            "failure_ttl": 86400,
+            "job_id": rq_job_id(job_id),
+        }
         if delay_s > 0:
             rq_queue(app).enqueue_in(timedelta(seconds=delay_s), RUNNER, job_id, **options)
         else:

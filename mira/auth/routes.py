@@ -18,10 +18,11 @@ from mira.auth.schemas import (
     WebCallbackQuerySchema,
     WebLoginQuerySchema,
 )
-from mira.auth.scope import current_user
+from mira.auth.scope import current_user, require_user_first
 from mira.extensions import limiter
 
 blp = Blueprint("auth", __name__, description="Accounts, sessions and tokens")
+blp.before_request(require_user_first)  # 401 before 422 (mira/auth/scope.py)
 
 PUBLIC = {"security": []}
 
@@ -31,6 +32,28 @@ def _auth_limit() -> str:
 
 
 auth_rate_limit = limiter.shared_limit(_auth_limit, scope="auth")
+
+
+def _account_limit() -> str:
+    return current_app.config["MIRA_LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _login_account() -> str:
+    """The normalised e-mail being logged into: guessing one account's password from many
+    addresses (or from behind one proxy shared with everyone) meets this bucket too."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return services.normalise_email(email) if isinstance(email, str) else "-"
+
+
+# Only failed logins count: the owner who types the password right is not slowed by their own
+# successes, and once an account's bucket is spent, even a correct password waits (429).
+login_account_limit = limiter.limit(
+    _account_limit,
+    key_func=_login_account,
+    scope="login-account",
+    deduct_when=lambda response: response.status_code == 401,
+)
 
 
 @blp.route("/register", methods=["POST"])
@@ -53,6 +76,7 @@ def register(body):
 @blp.arguments(LoginSchema, example=examples.CREDENTIALS)
 @blp.response(200, TokenSchema, example=examples.TOKEN)
 @auth_rate_limit
+@login_account_limit
 def login(body):
     """Exchange email and password for an access and a refresh token."""
     return services.login(body["email"], body["password"])

@@ -118,12 +118,35 @@ def _check_generation(user: User, claims: AccessClaims) -> None:
         raise unauthorized("Access token revoked (signed out or password changed)")
 
 
-def _view_allows_devices() -> bool:
+def _current_view():
     view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)
     if view_class is not None:
         view = getattr(view_class, request.method.lower(), None)
-    return bool(getattr(view, "device_route", False))
+    return view
+
+
+def _view_allows_devices() -> bool:
+    return bool(getattr(_current_view(), "device_route", False))
+
+
+def _view_is_public() -> bool:
+    """Documented with `security: []` (flask-smorest's `@blp.doc(security=[])`)."""
+    doc = getattr(_current_view(), "_apidoc", None) or {}
+    return doc.get("manual_doc", {}).get("security") == []
+
+
+def require_user_first() -> None:
+    """before_request hook of the user blueprints outside networks (auth, networks).
+
+    Their views call `current_user()` only after webargs has parsed the body, so a bad body
+    without a token answered 422 and told an anonymous caller about the route's schema before
+    it was asked who it is. Authentication comes first, as `resolve_scope` does for the network
+    resources: 401/403 before 422. Public routes (sign-up, login, refresh, sign-in) pass.
+    """
+    if request.method == "OPTIONS" or request.endpoint is None or _view_is_public():
+        return
+    current_user()
 
 
 def resolve_scope() -> None:

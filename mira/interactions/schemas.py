@@ -7,6 +7,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from mira.input_bounds import metadata_validator
 from mira.schemas import PageArgs, Timestamp
 
 MAX_TEXT = 10_000
@@ -66,7 +67,7 @@ class InteractionCreateSchema(Schema):
     interaction_type = fields.String(
         load_default="text", validate=validate.OneOf(("audio", "text", "system"))
     )
-    metadata = fields.Dict(load_default=dict)
+    metadata = fields.Dict(load_default=dict, validate=metadata_validator)
     timestamp = Timestamp()
 
     @validates_schema
@@ -79,7 +80,7 @@ class InteractionPatchSchema(Schema):
     text = fields.String(allow_none=True, validate=validate.Length(max=MAX_TEXT))
     person_id = fields.UUID(allow_none=True)
     conversation_id = fields.UUID(allow_none=True)
-    metadata = fields.Dict()
+    metadata = fields.Dict(validate=metadata_validator)
 
     @pre_load
     def _speaker_alias(self, data, **kwargs):

@@ -26,9 +26,30 @@ def get(network_id: uuid.UUID, interaction_id: uuid.UUID) -> Interaction:
 
 
 def event_data(interaction: Interaction) -> dict[str, Any]:
+    """The interaction as events carry it. Events are copied to every poller and socket and
+    kept for the feed's lifetime, so `metadata` is held to MIRA_EVENT_METADATA_BYTES: its
+    smallest keys are kept (what Mira writes, such as `response`, `wake`, `speaker`, which the
+    apps read from the socket) and larger ones are left out and named in `metadata_omitted`
+    (GET /interactions/{id} has them)."""
+    from flask import current_app
+
+    from mira.input_bounds import json_size
     from mira.interactions.schemas import InteractionSchema
 
-    return InteractionSchema().dump(interaction)
+    data = InteractionSchema().dump(interaction)
+    metadata = data.get("metadata")
+    budget = current_app.config.get("MIRA_EVENT_METADATA_BYTES", 4096)
+    if isinstance(metadata, dict) and metadata and json_size(metadata) > budget:
+        sizes = sorted((json_size({key: value}), key) for key, value in metadata.items())
+        kept: set[str] = set()
+        for size, key in sizes:
+            if size > budget:
+                break
+            budget -= size
+            kept.add(key)
+        data["metadata"] = {key: value for key, value in metadata.items() if key in kept}
+        data["metadata_omitted"] = [key for key in metadata if key not in kept]
+    return data
 
 
 def _filtered(network_id: uuid.UUID, filters: dict[str, Any]):

@@ -9,7 +9,6 @@ samples, the duration of compressed formats); such a job fails with a clear `err
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import datetime
@@ -41,14 +40,17 @@ TERMINAL = ("succeeded", "failed", "superseded")
 def parse_metadata(raw: str | None) -> dict[str, Any]:
     if raw in (None, ""):
         return {}
+    from mira import input_bounds
+
     try:
-        value = json.loads(raw)
+        value = input_bounds.loads(raw, "metadata")
     except (TypeError, ValueError) as exc:
         raise Invalid(
             "metadata must be a JSON object", errors={"metadata": ["Not valid JSON."]}
         ) from exc
     if not isinstance(value, dict):
         raise Invalid("metadata must be a JSON object", errors={"metadata": ["Not a JSON object."]})
+    input_bounds.check_metadata_size(value)
     return value
 
 

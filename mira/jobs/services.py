@@ -142,6 +142,21 @@ class JobFailure(Exception):
         self.code = code
 
 
+def is_job_id(job_id: str) -> bool:
+    try:
+        uuid.UUID(str(job_id))
+    except ValueError:
+        return False
+    return True
+
+
+def is_known(job_id: str) -> bool:
+    """Whether a queue message's job id names a job of this database."""
+    if not is_job_id(job_id):
+        return False
+    return db.session.get(Job, uuid.UUID(str(job_id))) is not None
+
+
 def claim(job_id: str) -> Job | None:
     """Mark a queued job running, unless it already finished or another worker holds it."""
     now = utcnow()
@@ -223,6 +238,11 @@ def sweep(queued_after_s: float, heartbeat_after_s: float) -> dict[str, int]:
             < now - timedelta(seconds=queued_after_s),
         )
     ).all()
+    waiting = queue.waiting_job_ids()
+    if waiting is not None:
+        # Still in the queue behind a backlog: not lost, and a second message would only
+        # lengthen the line.
+        lost = [job for job in lost if str(job.id) not in waiting]
     for job in lost:
         job.not_before = now  # wait another period before dispatching it yet again
     dead = db.session.scalars(

@@ -2,7 +2,7 @@ from flask.views import MethodView
 
 from mira import openapi_examples as examples
 from mira.api import Blueprint
-from mira.auth.scope import current_user, parse_uuid
+from mira.auth.scope import current_user, parse_uuid, require_user_first
 from mira.networks import invitations, services
 from mira.networks.schemas import (
     InvitationCreateSchema,
@@ -16,6 +16,7 @@ from mira.networks.schemas import (
 from mira.schemas import TOTAL_COUNT_HEADER, PageArgs, page_headers
 
 blp = Blueprint("networks", __name__, description="Networks (households, teams) and members")
+blp.before_request(require_user_first)  # 401 before 422 (mira/auth/scope.py)
 
 
 @blp.route("")

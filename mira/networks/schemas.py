@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from mira.input_bounds import settings_validator
 from mira.networks.models import ROLES
 from mira.schemas import Timestamp, name_field
 
@@ -20,7 +21,9 @@ class NetworkCreateSchema(Schema):
 
 class NetworkPatchSchema(Schema):
     name = name_field()
-    settings = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=64)))
+    settings = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=64)), validate=settings_validator
+    )
 
 
 class MemberCreateSchema(Schema):

@@ -72,10 +72,19 @@ class UploadQuerySchema(Schema):
     )
 
 
+# The last millisecond of year 9999, the largest a datetime holds.
+MAX_EPOCH_MS = 253_402_300_799_999
+
+
 def optional_int(value: str | None, name: str) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise ValidationError({name: ["Not a valid integer."]}) from exc
+    # Epoch milliseconds: out of this range they would fail as dates or in the database (a 500
+    # once the audio was stored), so they are refused first.
+    if not 0 <= number <= MAX_EPOCH_MS:
+        raise ValidationError({name: [f"Out of range (0 to {MAX_EPOCH_MS})."]})
+    return number

@@ -84,8 +84,8 @@ from mira.audio.speakers import (  # noqa: E402
     voice_of,
 )
 from mira.audio.vad import find_speech  # noqa: E402
-from mira.interactions.analysis import Turn, _voice_of  # noqa: E402
 from mira.persons import voices  # noqa: E402
+from mira.pipeline.analysis import Turn, _voice_of  # noqa: E402
 
 IN_REPO = PROJECT_ROOT / "tests" / "data" / "librispeech-test-other"
 SHARED = PROJECT_ROOT.parent / "shared" / "data" / "librispeech-test-other"

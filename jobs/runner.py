@@ -13,10 +13,10 @@ log = logging.getLogger("mira.jobs")
 
 # kind -> "module.function"; imported on first use so the web process stays light.
 HANDLERS: dict[str, str] = {
-    "analyze": "jobs.analyze_audio.run",
-    "enroll": "jobs.enroll_voice.run",
-    "inference": "jobs.extract_actions.run",
-    "voice": "jobs.voice_command.run",
+    "analyze": "mira.pipeline.analysis.analyze",
+    "enroll": "mira.persons.enrollment.run",
+    "inference": "mira.pipeline.reaction.run_inference",
+    "voice": "mira.pipeline.voice.run_voice_command",
 }
 
 

@@ -1,6 +1,6 @@
 """Episodic memories: distilled from what is heard, kept through their lifecycle.
 
-`remember` runs with the assistant's reaction to each interaction (mira.interactions.assistant):
+`remember` runs with the assistant's reaction to each interaction (mira.pipeline.reaction):
 the offline rules (mira.assistant.memories) or Gemini, through the brain, say what is worth
 keeping; a correction ("actually, make it Friday at 6") supersedes the latest open plan or
 commitment of the network with a new one at the new time. People confirm, dismiss or cancel a

@@ -88,7 +88,7 @@ def test_noise_answers_an_error_then_done(client, alice):
 
 
 def test_a_failing_engine_answers_an_error_then_done(client, alice, reminder_wav, monkeypatch):
-    from mira.interactions import analysis
+    from mira.pipeline import analysis
 
     def broken(*args, **kwargs):
         raise RuntimeError("engine crashed")

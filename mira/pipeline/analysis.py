@@ -123,7 +123,7 @@ def analyze(job: Job) -> dict[str, Any]:
         voice = _Voice(clean, speech)
         interactions = _record_turns(job, decoded.duration_s, turns, transcripts, quality, voice)
     with timer.stage("assistant"):
-        from mira.interactions.assistant import react
+        from mira.pipeline.reaction import react
 
         for interaction in interactions:
             react(interaction)
@@ -257,7 +257,7 @@ def _record_turns(
     if existing:
         return list(existing)
     from mira.conversations.filing import file_interaction
-    from mira.interactions.assistant import wake_decision
+    from mira.pipeline.reaction import wake_decision
 
     network = db.session.get(Network, job.network_id)
     payload = job.payload or {}

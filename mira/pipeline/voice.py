@@ -65,8 +65,8 @@ def run_voice_command(job) -> dict[str, Any]:
 def _answer(job, say) -> dict[str, Any]:
     from mira.audio.denoise import denoise
     from mira.audio.vad import find_speech
-    from mira.interactions.analysis import _transcribe, decode_stored
     from mira.networks.settings import wake_words
+    from mira.pipeline.analysis import _transcribe, decode_stored
 
     cfg = current_app.config
     jobs.set_stage(job, "decode", 0.1)
@@ -88,7 +88,7 @@ def _answer(job, say) -> dict[str, Any]:
     interaction = _file_command(job, network, text, transcript, decoded.duration_s, start_s, end_s)
     command = _command_of(text, network)
     from mira.assistant.brain import Assistant, assistant
-    from mira.interactions.assistant import react
+    from mira.pipeline.reaction import react
 
     brain = assistant(cfg)
     if brain.llm is not None and not (interaction.meta or {}).get("assistant"):
@@ -125,7 +125,7 @@ def _command_of(text: str, network: Network) -> str:
     own name for the assistant ("Dadei, …") is dropped when the offline rules understand the
     rest better."""
     from mira.assistant.brain import assistant
-    from mira.interactions.assistant import command_in
+    from mira.pipeline.reaction import command_in
 
     found = command_in(text, network)
     if found is not None:
@@ -152,7 +152,7 @@ def _command_of(text: str, network: Network) -> str:
 def _file_command(job, network, text, transcript, duration_s, start_s, end_s) -> Interaction:
     """The command as an interaction of its conversation (once, even if the job runs again)."""
     from mira.conversations.filing import file_interaction
-    from mira.interactions.analysis import _heard_at
+    from mira.pipeline.analysis import _heard_at
 
     existing = db.session.scalar(db.select(Interaction).where(Interaction.job_id == job.id))
     if existing is not None:
@@ -239,7 +239,7 @@ def _answer_with_gemini(llm, interaction, network, command, say):
     (the caller then answers with the offline rules)."""
     from mira.assistant.gemini import GeminiError
     from mira.assistant.gemini_voice import converse
-    from mira.interactions.assistant import network_status
+    from mira.pipeline.reaction import network_status
 
     tools = VoiceTools(interaction, network, say)
     spoken: list[str] = []
@@ -362,7 +362,7 @@ class VoiceTools:
         return {"ok": True, "summary": "", "local_time": now.isoformat(), "said": clock_text(now)}
 
     def _stop_listening(self, args):
-        from mira.interactions.assistant import stop_listening
+        from mira.pipeline.reaction import stop_listening
 
         with network_lock(self.network.id):
             stop_listening(self.network)

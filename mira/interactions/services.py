@@ -6,23 +6,16 @@ import uuid
 from typing import Any
 
 from mira.conversations.models import Conversation
-from mira.errors import not_found
 from mira.events import services as events
 from mira.extensions import db
 from mira.interactions.models import Interaction
 from mira.persons.models import Person
+from mira.queries import in_network, page
 from mira.types import utcnow
 
 
 def get(network_id: uuid.UUID, interaction_id: uuid.UUID) -> Interaction:
-    interaction = db.session.scalar(
-        db.select(Interaction).where(
-            Interaction.network_id == network_id, Interaction.id == interaction_id
-        )
-    )
-    if interaction is None:
-        raise not_found("Interaction")
-    return interaction
+    return in_network(Interaction, network_id, interaction_id, "Interaction")
 
 
 def event_data(interaction: Interaction) -> dict[str, Any]:
@@ -86,29 +79,20 @@ def list_interactions(
     offset: int,
     oldest_first: bool = False,
 ):
-    query = _filtered(network_id, filters)
-    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
     order = (
         (Interaction.timestamp, Interaction.id)
         if oldest_first
         else (Interaction.timestamp.desc(), Interaction.id.desc())
     )
-    rows = db.session.scalars(query.order_by(*order).limit(limit).offset(offset)).all()
-    return rows, total
+    return page(_filtered(network_id, filters).order_by(*order), limit, offset)
 
 
 def _check_refs(network_id: uuid.UUID, person_id, conversation_id) -> None:
     """Referenced persons and conversations must belong to the same network."""
-    if person_id is not None and not db.session.scalar(
-        db.select(Person.id).where(Person.network_id == network_id, Person.id == person_id)
-    ):
-        raise not_found("Person")
-    if conversation_id is not None and not db.session.scalar(
-        db.select(Conversation.id).where(
-            Conversation.network_id == network_id, Conversation.id == conversation_id
-        )
-    ):
-        raise not_found("Conversation")
+    if person_id is not None:
+        in_network(Person, network_id, person_id, "Person")
+    if conversation_id is not None:
+        in_network(Conversation, network_id, conversation_id, "Conversation")
 
 
 def create_text(network_id: uuid.UUID, body: dict[str, Any]) -> Interaction:

@@ -12,21 +12,17 @@ from sqlalchemy.exc import IntegrityError
 from mira import audit
 from mira.actions.models import Action
 from mira.conversations.models import conversation_participants
-from mira.errors import Conflict, Invalid, not_found
+from mira.errors import Conflict, Invalid
 from mira.events import services as events
 from mira.extensions import db
 from mira.interactions.models import Interaction
 from mira.persons import voices
 from mira.persons.models import Person, VoiceSample
+from mira.queries import in_network, page
 
 
 def get(network_id: uuid.UUID, person_id: uuid.UUID) -> Person:
-    person = db.session.scalar(
-        db.select(Person).where(Person.network_id == network_id, Person.id == person_id)
-    )
-    if person is None:
-        raise not_found("Person")
-    return person
+    return in_network(Person, network_id, person_id, "Person")
 
 
 def _counts(person_ids: Iterable[uuid.UUID]) -> tuple[dict, dict]:
@@ -79,10 +75,9 @@ def as_dict(person: Person, include_embedding: bool = False) -> dict[str, Any]:
 
 
 def list_persons(network_id: uuid.UUID, limit: int, offset: int, include_embedding: bool):
-    query = db.select(Person).where(Person.network_id == network_id)
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Person.index).limit(limit).offset(offset)).all()
-    return as_dicts(list(rows), include_embedding), total
+    query = db.select(Person).where(Person.network_id == network_id).order_by(Person.index)
+    rows, total = page(query, limit, offset)
+    return as_dicts(rows, include_embedding), total
 
 
 def all_persons(network_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -217,11 +212,7 @@ def list_samples(network_id: uuid.UUID, person_id: uuid.UUID, limit: int, offset
     query = db.select(VoiceSample).where(
         VoiceSample.network_id == network_id, VoiceSample.person_id == person_id
     )
-    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(VoiceSample.created_at.desc()).limit(limit).offset(offset)
-    ).all()
-    return rows, total
+    return page(query.order_by(VoiceSample.created_at.desc()), limit, offset)
 
 
 def delete_sample(network_id: uuid.UUID, person_id: uuid.UUID, sample_id: uuid.UUID) -> None:

@@ -58,5 +58,25 @@ def short_text(max_length: int, **kwargs) -> fields.String:
     return fields.String(validate=validate.Length(max=max_length), **kwargs)
 
 
+MAX_CLIENT_ID = 128  # the column's size: clients.client_id, jobs.client_id, interactions…
+
+
+def client_id_field(**kwargs) -> fields.String:
+    """A client's id (the app's name for its microphone), wherever a schema takes one."""
+    return fields.String(validate=validate.Length(min=1, max=MAX_CLIENT_ID), **kwargs)
+
+
+def check_client_id(client_id: str) -> str:
+    """The same rule for a client id that arrives outside a schema (a path, a form field)."""
+    if not 1 <= len(client_id) <= MAX_CLIENT_ID:
+        from mira.errors import Invalid
+
+        raise Invalid(
+            f"client_id must be 1 to {MAX_CLIENT_ID} characters",
+            errors={"client_id": [f"Length 1-{MAX_CLIENT_ID}."]},
+        )
+    return client_id
+
+
 def name_field(**kwargs) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=128), **kwargs)

@@ -31,6 +31,7 @@ from simple_websocket import ConnectionClosed
 
 from mira.realtime import messages, sessions
 from mira.realtime.hub import Connection, hub_for
+from mira.schemas import MAX_CLIENT_ID
 
 log = logging.getLogger("mira.realtime")
 
@@ -43,7 +44,6 @@ HEARTBEAT_S = 25.0
 # Frames a client may send: a burst of this many, refilled at FRAMES_PER_S.
 FRAME_BURST = 20
 FRAMES_PER_S = 1.0
-MAX_CLIENT_ID = 128
 CATCH_UP_LIMIT = 500
 
 

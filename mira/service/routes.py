@@ -12,7 +12,13 @@ from mira.auth.scope import (
     parse_uuid,
     scope,
 )
-from mira.schemas import TOTAL_COUNT_HEADER, MessageSchema, PageArgs, page_headers
+from mira.schemas import (
+    TOTAL_COUNT_HEADER,
+    MessageSchema,
+    PageArgs,
+    check_client_id,
+    page_headers,
+)
 from mira.service import services
 from mira.service.schemas import (
     CLIENT_LIST_DOC,
@@ -30,16 +36,6 @@ from mira.service.schemas import (
 )
 
 blp = network_blueprint("service", __name__, "Clients, device keys and the listening switch")
-
-
-def _check_client_id(client_id: str) -> str:
-    if not 1 <= len(client_id) <= 128:
-        from mira.errors import Invalid
-
-        raise Invalid(
-            "client_id must be 1 to 128 characters", errors={"client_id": ["Length 1-128."]}
-        )
-    return client_id
 
 
 @blp.route("/info")
@@ -64,7 +60,7 @@ class Register(MethodView):
             if body.get(key):
                 metadata[key] = body[key]
         registered = services.register_client(
-            scope().network_id, _check_client_id(client_id), metadata, request.remote_addr
+            scope().network_id, check_client_id(client_id), metadata, request.remote_addr
         )
         if scope().legacy_lan:
             registered["version"] = legacy_lan.PROTOCOL_VERSION

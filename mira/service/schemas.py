@@ -1,8 +1,6 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from mira.schemas import Timestamp, name_field
-
-CLIENT_ID_FIELD = {"validate": validate.Length(min=1, max=128)}
+from mira.schemas import Timestamp, client_id_field, name_field
 
 
 class StreamStateSchema(Schema):
@@ -31,16 +29,16 @@ class ClientRegisterSchema(Schema):
 
 
 class ClientCreateSchema(Schema):
-    client_id = fields.String(**CLIENT_ID_FIELD)
+    client_id = client_id_field()
     metadata = fields.Dict(load_default=dict)
 
 
 class ClientRenameSchema(Schema):
-    client_id = fields.String(required=True, **CLIENT_ID_FIELD)
+    client_id = client_id_field(required=True)
 
 
 class AppsClientRenameSchema(Schema):
-    new_client_id = fields.String(required=True, **CLIENT_ID_FIELD)
+    new_client_id = client_id_field(required=True)
 
 
 # GET /service/clients answers Client objects with the network in the path, and the ids in

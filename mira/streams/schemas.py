@@ -1,8 +1,6 @@
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
-from mira.schemas import Timestamp
-
-CLIENT_ID = {"validate": validate.Length(min=1, max=128)}
+from mira.schemas import Timestamp, client_id_field
 
 
 class BestStreamItemSchema(Schema):
@@ -45,7 +43,7 @@ class LocationSchema(Schema):
 
 
 class PhoneLocationSchema(Schema):
-    client_id = fields.String(required=True, **CLIENT_ID)
+    client_id = client_id_field(required=True)
     location = fields.Nested(LocationSchema, required=True)
 
 
@@ -53,8 +51,8 @@ class PhoneRssiSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    phone_client_id = fields.String(**CLIENT_ID)
-    target_client_id = fields.String(required=True, **CLIENT_ID)
+    phone_client_id = client_id_field()
+    target_client_id = client_id_field(required=True)
     rssi = fields.Float(required=True, validate=validate.Range(min=-150, max=0))
 
     @pre_load
@@ -65,7 +63,7 @@ class PhoneRssiSchema(Schema):
 
 
 class UploadQuerySchema(Schema):
-    client_id = fields.String(**CLIENT_ID, metadata={"description": "For raw-body uploads"})
+    client_id = client_id_field(metadata={"description": "For raw-body uploads"})
     wait = fields.Float(load_default=0, validate=validate.Range(min=0, max=30))
     session_token = fields.String(
         validate=validate.Length(max=2048), metadata={"description": "For raw-body uploads"}

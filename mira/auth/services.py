@@ -18,7 +18,7 @@ from mira.auth.tokens import (
     new_refresh_token,
     sha256_hex,
 )
-from mira.errors import Conflict, Forbidden, Invalid, MiraError, NotFound, Unauthorized
+from mira.errors import Conflict, Forbidden, Invalid, MiraError, Unauthorized
 from mira.extensions import db
 from mira.networks import services as networks
 from mira.networks.models import Membership, Network
@@ -144,9 +144,7 @@ def change_password(user: User, current_password: str | None, new_password: str)
 
 def set_default_network(user: User, network_id: uuid.UUID) -> dict[str, Any]:
     """Which network the network-less routes (/api/v1/…, the apps) act on."""
-    member = db.session.get(Membership, (network_id, user.id))
-    if member is None:
-        raise NotFound("Network not found", "NOT_FOUND")
+    networks.membership(user, network_id)  # NotFound unless the user belongs to it
     user.default_network_id = network_id
     db.session.commit()
     return me(user)

@@ -85,7 +85,7 @@ from mira.audio.speakers import (  # noqa: E402
 )
 from mira.audio.vad import find_speech  # noqa: E402
 from mira.persons import voices  # noqa: E402
-from mira.pipeline.analysis import Turn, _voice_of  # noqa: E402
+from mira.pipeline.analysis import VoiceTurn, _voice_of  # noqa: E402
 
 IN_REPO = PROJECT_ROOT / "tests" / "data" / "librispeech-test-other"
 SHARED = PROJECT_ROOT.parent / "shared" / "data" / "librispeech-test-other"
@@ -261,7 +261,7 @@ def mira_path(audio: np.ndarray) -> Probe:
             if len(found) <= 1:
                 embedding = found[0].embedding if found else None
             else:  # the voice holding most of the speech
-                parts = [Turn(t.start_s, t.end_s, t.embedding, t.cluster) for t in found]
+                parts = [VoiceTurn(t.start_s, t.end_s, t.embedding, t.cluster) for t in found]
                 voiced = {c: _voice_of(parts, c) for c in {t.cluster for t in parts}}
                 embedding, speech_s = max(voiced.values(), key=lambda v: v[1])
     seconds = time.perf_counter() - started

@@ -11,7 +11,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from mira.assistant.types import CommandResult, ConversationSummary, ExtractedAction, Turn
+from mira.assistant.types import (
+    CommandResult,
+    ConversationSummary,
+    EarlierUtterance,
+    ExtractedAction,
+)
 from mira.process_cache import per_settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +50,7 @@ class Assistant:
         return offline(*args)
 
     def extract_actions(
-        self, text: str, now: datetime, context: Sequence[Turn] = ()
+        self, text: str, now: datetime, context: Sequence[EarlierUtterance] = ()
     ) -> list[ExtractedAction]:
         from mira.assistant.extract import extract_actions
 
@@ -66,7 +71,7 @@ class Assistant:
             return extract_memories(text, now, list(actions))  # nothing said: no call needed
         return self._ask("extract_memories", extract_memories, text, now, list(actions))
 
-    def summarize(self, turns: Sequence[Turn]) -> ConversationSummary:
+    def summarize(self, turns: Sequence[EarlierUtterance]) -> ConversationSummary:
         from mira.assistant.summary import summarize
 
         return self._ask("summarize", summarize, turns)

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mira.assistant.timeparse import TimeMatch, find_time, strip_time
-from mira.assistant.types import ExtractedAction, Turn
+from mira.assistant.types import EarlierUtterance, ExtractedAction
 from mira.assistant.wakeword import DEFAULT_WAKE_WORDS, find_wake_word
 
 DEFAULT_EVENT_LENGTH = timedelta(hours=1)
@@ -349,7 +349,7 @@ def _duration(match: re.Match[str]) -> timedelta | None:
     return timedelta(hours=amount)
 
 
-def _resolve_reference(description: str, context: Sequence[Turn], now: datetime) -> str:
+def _resolve_reference(description: str, context: Sequence[EarlierUtterance], now: datetime) -> str:
     """Replace "it"/"that" by the newest thing-to-do said in the recent turns, when there is one."""
     if description and not _REFERENCE.match(description):
         return description
@@ -449,7 +449,7 @@ def _schedule_clause(clause: str, timed: str, when: TimeMatch | None) -> Extract
 
 
 def _extract_clause(
-    clause: str, now: datetime, context: Sequence[Turn], wake_words: Sequence[str]
+    clause: str, now: datetime, context: Sequence[EarlierUtterance], wake_words: Sequence[str]
 ) -> ExtractedAction | None:
     wake = find_wake_word(clause, wake_words)
     if wake is not None:
@@ -539,7 +539,7 @@ def _extract_clause(
 def extract_actions(
     text: str,
     now: datetime,
-    context: Sequence[Turn] = (),
+    context: Sequence[EarlierUtterance] = (),
     *,
     wake_words: Sequence[str] = DEFAULT_WAKE_WORDS,
 ) -> list[ExtractedAction]:

@@ -41,8 +41,8 @@ from mira.assistant.types import (
     ACTION_TYPES,
     CommandResult,
     ConversationSummary,
+    EarlierUtterance,
     ExtractedAction,
-    Turn,
 )
 from mira.speech import SAMPLE_RATE, Segment, Transcript
 
@@ -277,7 +277,7 @@ class GeminiClient:
         return transcript_from_answer(answer, duration_s)
 
     def extract_actions(
-        self, text: str, now: datetime, context: Sequence[Turn] = ()
+        self, text: str, now: datetime, context: Sequence[EarlierUtterance] = ()
     ) -> list[ExtractedAction]:
         """Clear commitments in `text`; times come back in the zone of `now` (naive = UTC)."""
         if not text.strip():
@@ -322,7 +322,7 @@ class GeminiClient:
             raise GeminiError("Gemini's answer has no list of memories")
         return found + memories_from_answer(answer["memories"], now)
 
-    def summarize(self, turns: Sequence[Turn]) -> ConversationSummary:
+    def summarize(self, turns: Sequence[EarlierUtterance]) -> ConversationSummary:
         """Title and summaries of a conversation; nothing to summarise gives empty fields."""
         spoken = [turn for turn in turns if turn.text and turn.text.strip()]
         if not spoken:
@@ -640,7 +640,7 @@ def _clock_lines(now: datetime) -> list[str]:
     ]
 
 
-def _turn_line(turn: Turn, zone: tzinfo | None, with_date: bool = False) -> str:
+def _turn_line(turn: EarlierUtterance, zone: tzinfo | None, with_date: bool = False) -> str:
     speaker = turn.speaker or "Unknown speaker"
     text = " ".join(turn.text.split())
     if turn.timestamp is None:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from math import sqrt
 
-from mira.assistant.types import ConversationSummary, Turn
+from mira.assistant.types import ConversationSummary, EarlierUtterance
 
 TITLE_MAX_WORDS = 4
 TOPIC_MAX_CHARS = 240
@@ -63,7 +63,7 @@ def _clip(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def _weights(turns: Sequence[Turn]) -> Counter[str]:
+def _weights(turns: Sequence[EarlierUtterance]) -> Counter[str]:
     return Counter(w for turn in turns for w in _words(turn.text) if _is_content(w))
 
 
@@ -72,7 +72,7 @@ def _salience(count: int) -> float:
     return float(count) if count > 1 else 0.5
 
 
-def _title(turns: Sequence[Turn], weights: Counter[str]) -> str | None:
+def _title(turns: Sequence[EarlierUtterance], weights: Counter[str]) -> str | None:
     """The best run of content words (at most TITLE_MAX_WORDS), as first spoken."""
     best: tuple[float, int, str] | None = None
     position = 0
@@ -99,7 +99,7 @@ def _title(turns: Sequence[Turn], weights: Counter[str]) -> str | None:
     return title[:1].upper() + title[1:]
 
 
-def _topic(turns: Sequence[Turn], weights: Counter[str]) -> str | None:
+def _topic(turns: Sequence[EarlierUtterance], weights: Counter[str]) -> str | None:
     """The one or two sentences that best carry the conversation's frequent words, in order."""
     sentences: list[tuple[float, int, str]] = []
     for turn in turns:
@@ -121,7 +121,7 @@ def _topic(turns: Sequence[Turn], weights: Counter[str]) -> str | None:
     return _clip(text, TOPIC_MAX_CHARS)
 
 
-def _context(turns: Sequence[Turn]) -> str | None:
+def _context(turns: Sequence[EarlierUtterance]) -> str | None:
     """Who said what lately: the last CONTEXT_TURNS turns, each and all of bounded length."""
     spoken = [turn for turn in turns if turn.text.strip()][-CONTEXT_TURNS:]
     if not spoken:
@@ -133,7 +133,7 @@ def _context(turns: Sequence[Turn]) -> str | None:
     return _clip(" / ".join(lines), CONTEXT_MAX_CHARS)
 
 
-def summarize(turns: Sequence[Turn]) -> ConversationSummary:
+def summarize(turns: Sequence[EarlierUtterance]) -> ConversationSummary:
     """Title, topic summary and context summary of `turns` (oldest first), all from their words."""
     spoken = [turn for turn in turns if turn.text and turn.text.strip()]
     if not spoken:

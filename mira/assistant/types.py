@@ -42,7 +42,7 @@ class CommandResult:
 
 
 @dataclass(frozen=True)
-class Turn:
+class EarlierUtterance:
     """One earlier utterance of the conversation, given as context."""
 
     speaker: str | None

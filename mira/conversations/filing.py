@@ -106,7 +106,7 @@ def recent_turns(
     limit: int = SUMMARY_TURNS,
 ):
     """The latest turns of a conversation (oldest first) as assistant context."""
-    from mira.assistant.types import Turn
+    from mira.assistant.types import EarlierUtterance
 
     query = db.select(Interaction, Person.name, Person.index).outerjoin(
         Person, Person.id == Interaction.person_id
@@ -124,7 +124,11 @@ def recent_turns(
     turns = []
     for interaction, name, index in reversed(rows):
         speaker = name or (f"Person {index}" if index is not None else None)
-        turns.append(Turn(speaker=speaker, text=interaction.text, timestamp=interaction.timestamp))
+        turns.append(
+            EarlierUtterance(
+                speaker=speaker, text=interaction.text, timestamp=interaction.timestamp
+            )
+        )
     return turns
 
 

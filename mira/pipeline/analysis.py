@@ -145,7 +145,7 @@ def analyze(job: Job) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Turn:
+class VoiceTurn:
     """One speaker's stretch of the upload; `embedding` is None when it is too short to say
     who spoke."""
 
@@ -155,10 +155,10 @@ class Turn:
     cluster: int = 0
 
 
-def _speaker_turns(clean: np.ndarray, speech, network: Network) -> list[Turn]:
+def _speaker_turns(clean: np.ndarray, speech, network: Network) -> list[VoiceTurn]:
     """The upload's speaker turns (one for a single voice, the common case: diarization then
     costs no more than the utterance embedding it computes anyway)."""
-    whole = Turn(speech.segments[0].start_s, speech.segments[-1].end_s, None)
+    whole = VoiceTurn(speech.segments[0].start_s, speech.segments[-1].end_s, None)
     if speech.speech_s < voices.MIN_SPEECH_S:
         return [whole]
     from mira.audio.diarize import diarize
@@ -173,8 +173,8 @@ def _speaker_turns(clean: np.ndarray, speech, network: Network) -> list[Turn]:
     )
     if len(found) <= 1:
         embedding = found[0].embedding if found else None
-        return [Turn(whole.start_s, whole.end_s, embedding)]
-    return [Turn(t.start_s, t.end_s, t.embedding, t.cluster) for t in found]
+        return [VoiceTurn(whole.start_s, whole.end_s, embedding)]
+    return [VoiceTurn(t.start_s, t.end_s, t.embedding, t.cluster) for t in found]
 
 
 def _transcribe(clean: np.ndarray, start_s: float, end_s: float, hotwords):
@@ -213,7 +213,7 @@ class _Voice:
 
         return speech_snr_db(self.clean, self.speech.segments)
 
-    def copies(self, turns: list[Turn], cluster: int, embedding: np.ndarray):
+    def copies(self, turns: list[VoiceTurn], cluster: int, embedding: np.ndarray):
         """A callable giving the voice's sample rows (its embedding, then its noisy copies)."""
 
         def rows():
@@ -241,7 +241,7 @@ class _Voice:
 def _record_turns(
     job: Job,
     duration_s: float,
-    turns: list[Turn],
+    turns: list[VoiceTurn],
     transcripts: list,
     quality,
     voice: _Voice | None = None,
@@ -321,7 +321,7 @@ def _record_turns(
     return made
 
 
-def _voice_of(turns: list[Turn], cluster: int) -> tuple[np.ndarray, float]:
+def _voice_of(turns: list[VoiceTurn], cluster: int) -> tuple[np.ndarray, float]:
     """One voice's embedding over all its turns (duration-weighted), and its speech time."""
     import numpy as np
 

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from mira.assistant.extract import extract_actions
-from mira.assistant.types import ACTION_TYPES, Turn
+from mira.assistant.types import ACTION_TYPES, EarlierUtterance
 from tests.unit.assistant.phrasings import (
     DEVELOPMENT,
     EVE_OF_SPRING_DST,
@@ -86,8 +86,10 @@ def test_the_same_commitment_said_twice_is_one_action():
 
 def test_that_is_resolved_from_the_recent_turns():
     context = [
-        Turn("Anna", "The kitchen tap is leaking again.", NOW - timedelta(minutes=2)),
-        Turn("Ben", "We really need to call the plumber about it.", NOW - timedelta(minutes=1)),
+        EarlierUtterance("Anna", "The kitchen tap is leaking again.", NOW - timedelta(minutes=2)),
+        EarlierUtterance(
+            "Ben", "We really need to call the plumber about it.", NOW - timedelta(minutes=1)
+        ),
     ]
     (action,) = extract_actions("Remind me to do that tomorrow.", NOW, context)
     assert action.details["description"] == "call the plumber about it"
@@ -98,8 +100,10 @@ def test_that_is_resolved_from_the_recent_turns():
 
 def test_context_turns_may_carry_naive_or_missing_timestamps():
     context = [
-        Turn(None, "I have to renew my passport by Monday.", datetime(2026, 3, 4, 12, 58)),
-        Turn("Ben", "Right."),
+        EarlierUtterance(
+            None, "I have to renew my passport by Monday.", datetime(2026, 3, 4, 12, 58)
+        ),
+        EarlierUtterance("Ben", "Right."),
     ]
     (action,) = extract_actions("Remind me about it on Friday", NOW, context)
     assert action.details["description"] == "renew my passport"

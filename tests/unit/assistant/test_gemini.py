@@ -35,7 +35,7 @@ from mira.assistant.gemini import (
     GeminiError,
     system_prompt,
 )
-from mira.assistant.types import Turn
+from mira.assistant.types import EarlierUtterance
 from mira.speech import SAMPLE_RATE, TranscriptionError
 from mira.speech.gemini import GeminiTranscriber
 from tests.audio_data import speech
@@ -184,7 +184,7 @@ def test_settings_default_to_the_current_flash_model():
 def test_the_key_appears_neither_in_the_repr_nor_in_the_url():
     fake = FakeGemini(model_answer({"title": "T", "topic_summary": None, "context_summary": None}))
     client = fake.client()
-    client.summarize([Turn("Anna", "Hello")])
+    client.summarize([EarlierUtterance("Anna", "Hello")])
 
     assert API_KEY not in repr(client)
     assert API_KEY not in str(fake.requests[0].url)
@@ -392,7 +392,7 @@ def test_a_server_failing_for_good_raises_after_the_bounded_attempts():
     fake = FakeGemini(SERVER_ERROR)
     started = time.monotonic()
     with pytest.raises(GeminiError, match="HTTP 500"):
-        fake.client(max_retries=2).summarize([Turn("Anna", "Hello")])
+        fake.client(max_retries=2).summarize([EarlierUtterance("Anna", "Hello")])
     assert len(fake.requests) == 3
     assert time.monotonic() - started < 3.0
 
@@ -400,7 +400,7 @@ def test_a_server_failing_for_good_raises_after_the_bounded_attempts():
 def test_without_retries_a_failure_is_final():
     fake = FakeGemini(UNAVAILABLE, model_answer({"title": "x"}))
     with pytest.raises(GeminiError, match="HTTP 503"):
-        fake.client(max_retries=0).summarize([Turn("Anna", "Hello")])
+        fake.client(max_retries=0).summarize([EarlierUtterance("Anna", "Hello")])
     assert len(fake.requests) == 1
 
 
@@ -408,7 +408,7 @@ def test_the_time_budget_cuts_retries_short():
     fake = FakeGemini(SERVER_ERROR)
     started = time.monotonic()
     with pytest.raises(GeminiError):
-        fake.client(timeout_s=0.4, max_retries=20).summarize([Turn("Anna", "Hello")])
+        fake.client(timeout_s=0.4, max_retries=20).summarize([EarlierUtterance("Anna", "Hello")])
     assert time.monotonic() - started < 1.5
     assert 1 <= len(fake.requests) < 21
 
@@ -418,7 +418,7 @@ def test_a_client_error_is_not_retried_and_its_message_hides_the_key():
         api_error(400, "INVALID_ARGUMENT", f"API key not valid: {API_KEY}. Pass a valid key.")
     )
     with pytest.raises(GeminiError) as failure:
-        fake.client().summarize([Turn("Anna", "Hello")])
+        fake.client().summarize([EarlierUtterance("Anna", "Hello")])
 
     assert len(fake.requests) == 1
     message = str(failure.value)
@@ -453,7 +453,7 @@ def test_an_unreachable_api_raises_gemini_error():
 
     fake = FakeGemini(refuse)
     with pytest.raises(GeminiError, match="unreachable"):
-        fake.client(max_retries=1).summarize([Turn("Anna", "Hello")])
+        fake.client(max_retries=1).summarize([EarlierUtterance("Anna", "Hello")])
     assert len(fake.requests) == 2
 
 
@@ -461,7 +461,7 @@ def test_the_network_guard_stops_a_client_without_the_fake(no_network):
     """Guards the guard: a client on the SDK's real transport is stopped before any packet."""
     client = GeminiClient(API_KEY, model=MODEL, timeout_s=2, max_retries=0)
     with pytest.raises(GeminiError):
-        client.summarize([Turn("Anna", "Hello")])
+        client.summarize([EarlierUtterance("Anna", "Hello")])
     assert no_network
 
 
@@ -471,8 +471,10 @@ def test_the_network_guard_stops_a_client_without_the_fake(no_network):
 def test_extraction_request_carries_the_prompt_schema_clock_and_context():
     fake = FakeGemini(model_answer({"actions": []}))
     context = [
-        Turn("Anna", "Are you free on Thursday?", datetime(2026, 3, 2, 15, 18, tzinfo=PARIS)),
-        Turn(None, "I think so.", datetime(2026, 3, 2, 14, 19, tzinfo=ZoneInfo("UTC"))),
+        EarlierUtterance(
+            "Anna", "Are you free on Thursday?", datetime(2026, 3, 2, 15, 18, tzinfo=PARIS)
+        ),
+        EarlierUtterance(None, "I think so.", datetime(2026, 3, 2, 14, 19, tzinfo=ZoneInfo("UTC"))),
     ]
     actions = fake.client().extract_actions("Then let's have lunch at noon.", NOW, context)
 
@@ -736,9 +738,9 @@ def test_a_conversation_is_summarised_from_its_turns():
         )
     )
     turns = [
-        Turn("Anna", "Lunch on Thursday?", datetime(2026, 3, 2, 12, 5, tzinfo=PARIS)),
-        Turn("Ben", "Sure, noon.", None),
-        Turn("Ben", "   ", None),
+        EarlierUtterance("Anna", "Lunch on Thursday?", datetime(2026, 3, 2, 12, 5, tzinfo=PARIS)),
+        EarlierUtterance("Ben", "Sure, noon.", None),
+        EarlierUtterance("Ben", "   ", None),
     ]
     summary = fake.client().summarize(turns)
 
@@ -754,7 +756,7 @@ def test_a_conversation_is_summarised_from_its_turns():
 
 def test_a_conversation_without_words_is_not_sent():
     fake = FakeGemini(model_answer({"title": "x", "topic_summary": "y", "context_summary": "z"}))
-    summary = fake.client().summarize([Turn("Anna", "  ")])
+    summary = fake.client().summarize([EarlierUtterance("Anna", "  ")])
 
     assert (summary.title, summary.topic_summary, summary.context_summary) == (None, None, None)
     assert fake.requests == []
@@ -771,7 +773,7 @@ def test_a_conversation_without_words_is_not_sent():
 def test_a_summary_with_wrong_types_raises(answer):
     fake = FakeGemini(model_answer(answer))
     with pytest.raises(GeminiError):
-        fake.client().summarize([Turn("Anna", "Hello")])
+        fake.client().summarize([EarlierUtterance("Anna", "Hello")])
 
 
 # -- the transcription engine ------------------------------------------------------------------

@@ -1,20 +1,20 @@
 from mira.assistant.summary import CONTEXT_MAX_CHARS, TOPIC_MAX_CHARS, summarize
-from mira.assistant.types import Turn
+from mira.assistant.types import EarlierUtterance
 
 CONVERSATION = [
-    Turn("Anna", "Hi Ben, how was your weekend?"),
-    Turn("Ben", "Good thanks. Listen, I have a dentist appointment on Friday morning."),
-    Turn("Anna", "Oh, which dentist do you go to?"),
-    Turn("Ben", "Doctor Weber on Main Street. The dentist appointment is at nine."),
-    Turn("Anna", "Then we can move the project review to the afternoon."),
-    Turn("Ben", "Yes, the project review can wait until three."),
+    EarlierUtterance("Anna", "Hi Ben, how was your weekend?"),
+    EarlierUtterance("Ben", "Good thanks. Listen, I have a dentist appointment on Friday morning."),
+    EarlierUtterance("Anna", "Oh, which dentist do you go to?"),
+    EarlierUtterance("Ben", "Doctor Weber on Main Street. The dentist appointment is at nine."),
+    EarlierUtterance("Anna", "Then we can move the project review to the afternoon."),
+    EarlierUtterance("Ben", "Yes, the project review can wait until three."),
 ]
 
 
 def test_no_turns_give_no_summary():
     summary = summarize([])
     assert (summary.title, summary.topic_summary, summary.context_summary) == (None, None, None)
-    assert summarize([Turn("Anna", "   ")]).title is None
+    assert summarize([EarlierUtterance("Anna", "   ")]).title is None
 
 
 def test_the_title_is_the_most_repeated_phrase():
@@ -38,7 +38,9 @@ def test_the_context_summary_says_who_said_what_lately():
 
 
 def test_long_turns_are_bounded():
-    long_turns = [Turn(f"Speaker {i}", "We talked about the garden fence " * 40) for i in range(6)]
+    long_turns = [
+        EarlierUtterance(f"Speaker {i}", "We talked about the garden fence " * 40) for i in range(6)
+    ]
     summary = summarize(long_turns)
     assert len(summary.context_summary) <= CONTEXT_MAX_CHARS
     assert len(summary.topic_summary) <= TOPIC_MAX_CHARS
@@ -46,7 +48,10 @@ def test_long_turns_are_bounded():
 
 
 def test_unknown_speakers_are_named_someone():
-    assert summarize([Turn(None, "Hello there.")]).context_summary == "Someone: Hello there."
+    assert (
+        summarize([EarlierUtterance(None, "Hello there.")]).context_summary
+        == "Someone: Hello there."
+    )
 
 
 def test_the_summary_is_deterministic():
@@ -55,8 +60,8 @@ def test_the_summary_is_deterministic():
 
 def test_a_repeated_word_outranks_a_run_of_one_off_words():
     turns = [
-        Turn("A", "Beautiful sunny spring morning walks."),
-        Turn("B", "The garden needs work."),
-        Turn("A", "The garden is big, and the garden shed is old."),
+        EarlierUtterance("A", "Beautiful sunny spring morning walks."),
+        EarlierUtterance("B", "The garden needs work."),
+        EarlierUtterance("A", "The garden is big, and the garden shed is old."),
     ]
     assert "Garden" in summarize(turns).title

@@ -40,7 +40,11 @@ def run_job(job_id: str) -> None:
 
     # Start clean: a worker runs job after job in one session, and whatever an earlier job
     # left half-done (a deadlock, a lost connection) must not fail this one.
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except Exception:  # its connection died with the last job; the pool replaces it
+        log.warning("rollback before job %s failed; starting a new session", job_id)
+        db.session.remove()
     job = services.claim(job_id) if services.is_job_id(job_id) else None
     if job is None:
         if not services.is_known(job_id):
@@ -117,6 +121,8 @@ def _is_transient(exc: BaseException) -> bool:
     import redis.exceptions
     from sqlalchemy.exc import OperationalError
 
+    from mira.db_errors import transient_database_error
+
     transient = (
         ConnectionError,
         TimeoutError,
@@ -124,7 +130,7 @@ def _is_transient(exc: BaseException) -> bool:
         redis.exceptions.ConnectionError,
         redis.exceptions.TimeoutError,
     )
-    return isinstance(exc, transient)
+    return isinstance(exc, transient) or transient_database_error(exc)
 
 
 def warm_up() -> None:

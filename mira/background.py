@@ -2,7 +2,10 @@
 
 - reminders: due actions fire (every MIRA_REMINDER_POLL_S);
 - clients: those gone for good are deleted (every CLIENTS_EVERY_S);
-- jobs (workers only): lost or orphaned jobs are re-dispatched (every MIRA_SWEEP_EVERY_S).
+- jobs (workers only): lost or orphaned jobs are re-dispatched (every MIRA_SWEEP_EVERY_S);
+- orphans (workers only): stored audio no row refers to, older than MIRA_ORPHAN_AUDIO_AGE_S,
+  is deleted, and idempotency keys past MIRA_IDEMPOTENCY_HOURS are forgotten
+  (every MIRA_ORPHAN_SWEEP_EVERY_S).
 
 `flask mira worker` runs all three; the embedded server (jobs on threads of the web process)
 runs the first two. On Lambda, scheduled events call the same functions (mira.lambda_tasks).
@@ -43,6 +46,12 @@ def sweep_jobs(app: Flask) -> None:
     services.sweep(app.config["MIRA_SWEEP_QUEUED_S"], app.config["MIRA_SWEEP_HEARTBEAT_S"])
 
 
+def sweep_orphans(app: Flask) -> None:
+    from mira.ops.orphans import sweep_orphan_audio
+
+    sweep_orphan_audio(app.config["MIRA_ORPHAN_AUDIO_AGE_S"])
+
+
 def start(app: Flask, *, sweep: bool = False) -> threading.Thread:
     chores = [
         (fire_reminders, app.config["MIRA_REMINDER_POLL_S"]),
@@ -50,6 +59,7 @@ def start(app: Flask, *, sweep: bool = False) -> threading.Thread:
     ]
     if sweep:
         chores.append((sweep_jobs, app.config["MIRA_SWEEP_EVERY_S"]))
+        chores.append((sweep_orphans, app.config["MIRA_ORPHAN_SWEEP_EVERY_S"]))
     thread = threading.Thread(target=_loop, args=(app, chores), name="mira-background", daemon=True)
     thread.start()
     return thread
@@ -59,7 +69,8 @@ def _loop(app: Flask, chores) -> None:
     from mira.extensions import db
 
     now = time.monotonic()
-    due_at = [now + (every if chore is sweep_jobs else 0.0) for chore, every in chores]
+    waits = (sweep_jobs, sweep_orphans)  # a starting worker first serves the queue
+    due_at = [now + (every if chore in waits else 0.0) for chore, every in chores]
     while True:
         now = time.monotonic()
         for i, (chore, every) in enumerate(chores):

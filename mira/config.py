@@ -291,6 +291,15 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_SWEEP_QUEUED_S": _env_float("MIRA_SWEEP_QUEUED_S", 120.0),
         "MIRA_SWEEP_HEARTBEAT_S": _env_float("MIRA_SWEEP_HEARTBEAT_S", 180.0),
         "MIRA_SWEEP_EVERY_S": _env_float("MIRA_SWEEP_EVERY_S", 60.0),
+        # Stored audio that no row refers to, older than this, is deleted by the workers'
+        # orphan sweep (every MIRA_ORPHAN_SWEEP_EVERY_S; `flask mira sweep-audio`): an upload
+        # whose process died between writing the blob and committing its job.
+        "MIRA_ORPHAN_AUDIO_AGE_S": _env_float("MIRA_ORPHAN_AUDIO_AGE_S", 3600.0),
+        "MIRA_ORPHAN_SWEEP_EVERY_S": _env_float("MIRA_ORPHAN_SWEEP_EVERY_S", 900.0),
+        # How long an upload's Idempotency-Key answers with its first job.
+        "MIRA_IDEMPOTENCY_HOURS": _env_float("MIRA_IDEMPOTENCY_HOURS", 24.0),
+        # Retry-After (seconds) of the 503 answered when the database fails during a request.
+        "MIRA_DB_RETRY_AFTER_S": _env_int("MIRA_DB_RETRY_AFTER_S", 2),
         # Clients and realtime sockets (mira/service/services.py, mira/realtime/)
         "MIRA_CLIENT_TTL_S": _env_float("MIRA_CLIENT_TTL_S", 7 * 86400.0),
         "MIRA_CLIENT_GRACE_S": _env_float("MIRA_CLIENT_GRACE_S", 30.0),

@@ -7,6 +7,7 @@ envelope.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from flask import Flask, g, jsonify, request
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from mira.db_errors import transient_database_error
 from mira.errors import DEFAULT_CODES, MiraError
 
 log = logging.getLogger(__name__)
@@ -135,9 +137,32 @@ def envelope_response(error: HTTPException):
     return response
 
 
+def database_unavailable_response(exc: BaseException):
+    """503 in the envelope with Retry-After, the session rolled back: the client may retry
+    (with its Idempotency-Key an upload is never made twice), and the next request of this
+    thread starts clean."""
+    from flask import current_app
+
+    from mira.extensions import db
+
+    log.warning("database unavailable (request %s): %s", getattr(g, "request_id", "-"), exc)
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is what failed; the pool replaces it
+        log.debug("rollback after a database error failed", exc_info=True)
+    retry_after = str(current_app.config.get("MIRA_DB_RETRY_AFTER_S", 2))
+    response = jsonify(
+        build_envelope(503, "The database is unavailable; retry shortly", "DATABASE_UNAVAILABLE")
+    )
+    response.status_code = 503
+    response.headers["Retry-After"] = retry_after
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(HTTPException, envelope_response)
+    app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(MiraError, domain_error_response)
+    app.teardown_appcontext(_close_session_quietly)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # pragma: no cover - exercised via a test-only route
@@ -149,5 +174,32 @@ def register_error_handlers(app: Flask) -> None:
             db.session.rollback()
         except Exception:  # the database itself may be what failed; answer 500 regardless
             log.warning("rollback after an unhandled error failed", exc_info=True)
+        if transient_database_error(exc):
+            return database_unavailable_response(exc)
         wrapped = InternalServerError(original_exception=exc)
         return envelope_response(wrapped)
+
+
+def _http_error(error: HTTPException):
+    """Flask hands errors it could not route (one raised while finishing the response) to the
+    500 handler wrapped in InternalServerError: a database failure there is still a 503."""
+    original = getattr(error, "original_exception", None)
+    if error.code == 500 and transient_database_error(original):
+        return database_unavailable_response(original)
+    return envelope_response(error)
+
+
+def _close_session_quietly(_exc: BaseException | None) -> None:
+    """End the request's session before Flask-SQLAlchemy's own teardown (teardowns run last
+    registered first), swallowing a failed rollback. The answer is already made when this
+    runs: a connection killed after the last query (its rollback fails) must not turn a 202
+    into the server's bare 500 page, which would make the client upload the utterance again.
+    SQLAlchemy has invalidated the dead connection; the pool replaces it."""
+    from mira.extensions import db
+
+    try:
+        db.session.remove()
+    except Exception:
+        log.warning("closing the session failed (the database went away)", exc_info=True)
+        with contextlib.suppress(Exception):  # nothing more to release
+            db.session.registry.clear()

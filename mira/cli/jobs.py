@@ -45,6 +45,19 @@ def sweep(queued_after: float | None, heartbeat_after: float | None) -> None:
     )
 
 
+@mira_cli.command("sweep-audio")
+@click.option(
+    "--older-than", type=float, help="Seconds a blob must be old (MIRA_ORPHAN_AUDIO_AGE_S)."
+)
+def sweep_audio(older_than: float | None) -> None:
+    """Delete stored audio no row refers to (an upload killed before its job committed) and
+    forget expired idempotency keys; workers do this every MIRA_ORPHAN_SWEEP_EVERY_S."""
+    from mira.ops.orphans import sweep_orphan_audio
+
+    age = older_than if older_than is not None else current_app.config["MIRA_ORPHAN_AUDIO_AGE_S"]
+    _echo(sweep_orphan_audio(age))
+
+
 @mira_cli.command("jobs")
 @click.option("--failed", "status", flag_value="failed", help="Only failed jobs.")
 @click.option(

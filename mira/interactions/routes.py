@@ -10,7 +10,7 @@ from mira.interactions.schemas import (
     InteractionQuerySchema,
     InteractionSchema,
 )
-from mira.interactions.upload_views import UPLOAD_DOC, upload_response
+from mira.interactions.upload_views import IDEMPOTENCY_DOC, UPLOAD_DOC, upload_response
 from mira.jobs import services as jobs
 from mira.jobs.schemas import JobAcceptedSchema, JobSchema
 from mira.schemas import TOTAL_COUNT_HEADER, page_headers
@@ -78,7 +78,7 @@ class Inference(MethodView):
         return jobs.accepted(job)
 
 
-@blp.route("/register")
+@blp.route("/register", parameters=[IDEMPOTENCY_DOC])
 class Register(MethodView):
     @device_route
     @blp.doc(**UPLOAD_DOC)

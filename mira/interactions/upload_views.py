@@ -10,6 +10,7 @@ from mira.auth.scope import scope
 from mira.errors import BadRequest, Invalid
 from mira.extensions import limiter
 from mira.interactions import uploads
+from mira.jobs import idempotency
 from mira.jobs import services as jobs
 from mira.jobs.schemas import JobSchema
 from mira.schemas import Timestamp
@@ -35,13 +36,21 @@ UPLOAD_DOC = {
                             "type": "string",
                             "description": "From the socket's `session_ready`; checked when sent",
                         },
+                        "idempotency_key": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 128,
+                            "pattern": idempotency.PATTERN,
+                            "description": "The same as the `Idempotency-Key` header",
+                        },
                     },
                 }
             },
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         },
-    }
+    },
 }
+IDEMPOTENCY_DOC = idempotency.OPENAPI_HEADER
 
 
 def _form_fields() -> dict:
@@ -63,6 +72,7 @@ def _form_fields() -> dict:
         "chunk_start_ms": start,
         "chunk_end_ms": end,
         "metadata": uploads.parse_metadata(form.get("metadata")),
+        "idempotency_key": form.get(idempotency.FORM_FIELD),
     }
 
 
@@ -103,6 +113,7 @@ upload_rate_limit = limiter.shared_limit(_upload_limit, scope="upload", key_func
 def upload_response(query: dict, client_id: str | None = None):
     """202 with the job (API.md); on the apps' API, 204: the result comes on the socket."""
     client_id, data, fields = read_upload(query, client_id)
+    fields["idempotency_key"] = idempotency.from_request(fields.pop("idempotency_key", None))
     session_token = fields.pop("session_token", None) or query.get("session_token")
     if session_token:
         uploads.check_session_token(scope().network, client_id, session_token, request.remote_addr)
@@ -118,8 +129,17 @@ def upload_response(query: dict, client_id: str | None = None):
     return jobs.accepted(job)
 
 
+def _voice_body() -> dict:
+    """The upload's body without `idempotency_key`: a voice command answers once, as a stream."""
+    import copy
+
+    body = copy.deepcopy(UPLOAD_DOC["requestBody"])
+    body["content"]["multipart/form-data"]["schema"]["properties"].pop("idempotency_key")
+    return body
+
+
 VOICE_DOC = {
-    "requestBody": UPLOAD_DOC["requestBody"],
+    "requestBody": _voice_body(),
     "responses": {
         "200": {
             "description": "Server-Sent Events: `data:` lines, one JSON object each, of type "
@@ -142,6 +162,7 @@ def voice_command_response(query: dict):
     from mira.realtime import streams
 
     client_id, data, fields = read_upload(query, None)
+    fields.pop("idempotency_key", None)  # a voice command answers once, as a stream
     session_token = fields.pop("session_token", None) or query.get("session_token")
     if session_token:
         uploads.check_session_token(scope().network, client_id, session_token, request.remote_addr)

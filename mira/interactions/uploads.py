@@ -9,15 +9,18 @@ samples, the duration of compressed formats); such a job fails with a clear `err
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
 
-from mira.errors import BadRequest, Forbidden, Invalid, Unavailable, Unsupported
+from mira.errors import BadRequest, Conflict, Forbidden, Invalid, Unavailable, Unsupported
 from mira.extensions import db
+from mira.jobs import idempotency
 from mira.jobs import services as jobs
 from mira.jobs.models import Job
 from mira.networks.models import Network
@@ -35,6 +38,7 @@ EXTENSIONS = {
     "pcm": "pcm",
 }
 TERMINAL = ("succeeded", "failed", "superseded")
+log = logging.getLogger("mira.uploads")
 
 
 def parse_metadata(raw: str | None) -> dict[str, Any]:
@@ -121,10 +125,12 @@ def accept(
     metadata: dict[str, Any] | None = None,
     kind: str = "analyze",
     dispatch: bool = True,
+    idempotency_key: str | None = None,
 ) -> Job:
     """Store the upload and commit its job before answering; then hand the job to the queue
     (unless the caller runs it itself). `analyze` jobs take part in duplicate arbitration; a
-    `voice` command is one client's request and does not."""
+    `voice` command is one client's request and does not. With an `idempotency_key` already
+    used by this client, the first upload's job is returned and nothing is stored."""
     if not network.service_enabled:
         raise Unavailable("The service is disabled for this network", "SERVICE_DISABLED")
     client = get_client(network.id, client_id)
@@ -134,6 +140,12 @@ def accept(
             errors={"chunk_end_ms": ["Before chunk_start_ms."]},
         )
     fmt, duration = check_audio(data)
+    idem = None
+    if idempotency_key is not None:
+        idem = (f"{kind}:{client.client_id}", idempotency_key, idempotency.digest(data))
+        first = idempotency.find(network.id, *idem)
+        if first is not None:
+            return first
     now = utcnow()
     arrived_ms = int(now.timestamp() * 1000)
     start_ms, end_ms, captured_ms = _dedup_interval(
@@ -141,7 +153,6 @@ def accept(
     )
     job_id = uuid.uuid4()
     key = f"{network.id}/{now:%Y/%m/%d}/{job_id}.{EXTENSIONS[fmt]}"
-    blob_store().put(key, data)
     client.last_seen = now
     if client.released_at is not None:
         # Uploading without a socket (an app that renamed its client and dropped the socket):
@@ -155,15 +166,87 @@ def accept(
         "arrived_ms": arrived_ms,
         "metadata": metadata or {},
     }
-    return jobs.create(
-        network.id,
-        kind,
-        payload,
-        client_id=client.client_id,
+    return store_and_commit(
+        key,
+        data,
+        lambda: jobs.create(
+            network.id,
+            kind,
+            payload,
+            client_id=client.client_id,
+            job_id=job_id,
+            dedup=(start_ms, end_ms) if kind == "analyze" else None,
+            dispatch=False,
+            also=(idempotency.row(network.id, *idem, job_id),) if idem else (),
+        ),
+        network_id=network.id,
         job_id=job_id,
-        dedup=(start_ms, end_ms) if kind == "analyze" else None,
+        idem=idem,
         dispatch=dispatch,
     )
+
+
+def store_and_commit(
+    blob_key: str,
+    data: bytes,
+    create: Callable[[], Job],
+    *,
+    network_id: uuid.UUID,
+    job_id: uuid.UUID,
+    idem: tuple[str, str, str] | None = None,
+    dispatch: bool = True,
+) -> Job:
+    """Write the blob under its final key, then commit the job row that points at it; the
+    client sees both or neither.
+
+    - The commit fails: the session is rolled back and the blob deleted, and the error goes
+      on (a database error answers 503, nothing stored).
+    - The commit raised but happened (the connection died after the server committed): the
+      job is looked up on a fresh connection and, found, answered as accepted, so the client
+      is never told "failed" about a job that runs.
+    - Its outcome cannot be known (the database is still away): the blob stays for the
+      orphan sweep, which deletes it only once no row refers to it (`mira.ops.orphans`).
+    - Another request committed the same idempotency key first: its job is the answer.
+    A process killed between the write and the commit leaves a blob with no row; the orphan
+    sweep removes it too.
+    """
+    store = blob_store()
+    store.put(blob_key, data)
+    try:
+        job = create()
+    except Exception as exc:
+        _rollback()
+        if idem is not None and idempotency.is_clash(exc):
+            store.delete(blob_key)
+            first = idempotency.find(network_id, *idem)
+            if first is not None:
+                return first
+            raise Conflict(
+                "Another upload with this Idempotency-Key is in progress; retry",
+                "IDEMPOTENCY_KEY_IN_USE",
+                headers={"Retry-After": "1"},
+            ) from exc
+        try:
+            committed = db.session.get(Job, job_id)
+        except Exception:
+            _rollback()
+            log.warning("upload %s: commit outcome unknown; left for the orphan sweep", job_id)
+            raise exc from None
+        if committed is None:
+            store.delete(blob_key)
+            raise
+        log.warning("upload %s: the commit raised but happened; accepted", job_id)
+        job = committed
+    if dispatch:
+        jobs.dispatch(job)
+    return job
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool replaces it
+        log.debug("rollback failed", exc_info=True)
 
 
 def wait_for(job: Job, seconds: float) -> Job:

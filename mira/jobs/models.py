@@ -4,7 +4,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mira.extensions import db
@@ -60,3 +70,31 @@ class Job(db.Model):
     created_at: Mapped[datetime] = created_at_column()
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(db.Model):
+    """An upload's `Idempotency-Key`, committed with the job it made.
+
+    The unique constraint (network, scope, key) is what makes retries safe: two requests that
+    race with one key both try to insert, the database lets one commit and the other gets an
+    IntegrityError and answers with the first one's job. `scope` names the caller within the
+    network (`upload:{client_id}`, `voice:{person_id}`), `digest` the body's SHA-256 so a key
+    reused for different audio is refused rather than answered with someone else's job.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("network_id", "scope", "key", name="uq_idempotency_keys_scope_key"),
+        Index("ix_idempotency_keys_created", "created_at"),
+        Index("ix_idempotency_keys_job", "job_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    network_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("networks.id", ondelete="CASCADE")
+    )
+    scope: Mapped[str] = mapped_column(String(160))
+    key: Mapped[str] = mapped_column(String(128))
+    digest: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("jobs.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = created_at_column()

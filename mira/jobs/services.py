@@ -7,6 +7,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.attributes import set_committed_value
+
 from mira import metrics, queue
 from mira.errors import Conflict, not_found
 from mira.events import services as events
@@ -75,10 +78,12 @@ def create(
     job_id: uuid.UUID | None = None,
     dedup: tuple[int, int] | None = None,
     dispatch: bool = True,
+    also: tuple[Any, ...] = (),
 ) -> Job:
     """Commit the job row, then dispatch it: the database record exists before any message.
     Without `dispatch` the caller runs it (a voice command on Lambda, answered in its request);
-    the sweeper would send it if it stayed queued."""
+    the sweeper would send it if it stayed queued. `also` are rows that commit with the job
+    or not at all (an upload's idempotency key)."""
     job = Job(
         id=job_id or uuid.uuid4(),
         dedup_start_ms=dedup[0] if dedup else None,
@@ -94,19 +99,32 @@ def create(
     )
     db.session.add(job)
     db.session.flush()
+    db.session.add_all(also)
     events.record(network_id, "job.updated", event_data(job))
+    loaded = {attr.key: getattr(job, attr.key) for attr in sa_inspect(Job).column_attrs}
     db.session.commit()
+    # What was just committed is what the row holds: keep it loaded, so answering the upload
+    # needs no round trip (and no database that may have gone away since the commit).
+    for key, value in loaded.items():
+        set_committed_value(job, key, value)
     if dispatch:
         _dispatch_or_leave_for_sweeper(job)
     return job
 
 
+def dispatch(job: Job) -> None:
+    """Send a committed job to the queue (the sweeper sends it if the queue is away)."""
+    _dispatch_or_leave_for_sweeper(job)
+
+
 def _dispatch_or_leave_for_sweeper(job: Job, delay_s: float = 0.0) -> None:
-    """The job row is committed, so a queue outage loses nothing: the sweeper sends it later."""
+    """The job row is committed, so a queue outage loses nothing: the sweeper sends it later.
+    The id comes from the identity map, never from a reload (the database may be gone)."""
+    job_id = sa_inspect(job).identity[0]
     try:
-        queue.dispatch(job.id, delay_s=delay_s)
+        queue.dispatch(job_id, delay_s=delay_s)
     except Exception:
-        log.warning("could not dispatch job %s; the sweeper will retry", job.id, exc_info=True)
+        log.warning("could not dispatch job %s; the sweeper will retry", job_id, exc_info=True)
 
 
 def retry(network_id: uuid.UUID, job_id: uuid.UUID) -> Job:

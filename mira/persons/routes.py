@@ -4,6 +4,7 @@ from flask.views import MethodView
 from mira import openapi_examples as examples
 from mira.auth.scope import network_blueprint, parse_uuid, scope
 from mira.errors import Invalid
+from mira.jobs import idempotency
 from mira.jobs import services as jobs
 from mira.jobs.schemas import JobAcceptedSchema
 from mira.persons import enrollment, services
@@ -153,7 +154,7 @@ def _uploaded_audio() -> bytes | None:
     return upload.read() if upload is not None else None
 
 
-@blp.route("/<person_id>/voice")
+@blp.route("/<person_id>/voice", parameters=[idempotency.OPENAPI_HEADER])
 class Voice(MethodView):
     @blp.doc(**VOICE_DOC)
     @blp.response(202, JobAcceptedSchema)
@@ -165,6 +166,7 @@ class Voice(MethodView):
             _uploaded_audio(),
             description=_form_text("description", 500),
             expected_text=_form_text("expected_text", 2000),
+            idempotency_key=idempotency.from_request(request.form.get(idempotency.FORM_FIELD)),
         )
         return jobs.accepted(job)
 

@@ -1,7 +1,7 @@
 from flask.views import MethodView
 
 from mira.auth.scope import device_route, network_blueprint, scope
-from mira.interactions.upload_views import UPLOAD_DOC, upload_response
+from mira.interactions.upload_views import IDEMPOTENCY_DOC, UPLOAD_DOC, upload_response
 from mira.jobs.schemas import JobAcceptedSchema, JobSchema
 from mira.streams import services
 from mira.streams.schemas import (
@@ -60,7 +60,7 @@ class PhoneRssi(MethodView):
         return services.set_rssi(scope().network_id, body["target_client_id"], body["rssi"])
 
 
-@blp.route("/<stream_id>/audio")
+@blp.route("/<stream_id>/audio", parameters=[IDEMPOTENCY_DOC])
 class StreamAudio(MethodView):
     @device_route
     @blp.doc(**UPLOAD_DOC)

@@ -15,16 +15,14 @@ from mira.errors import Conflict, not_found
 from mira.events import services as events
 from mira.extensions import db
 from mira.jobs.models import Job
+from mira.queries import in_network, page
 from mira.types import utcnow
 
 log = logging.getLogger("mira.jobs")
 
 
 def get(network_id: uuid.UUID, job_id: uuid.UUID) -> Job:
-    job = db.session.scalar(db.select(Job).where(Job.network_id == network_id, Job.id == job_id))
-    if job is None:
-        raise not_found("Job")
-    return job
+    return in_network(Job, network_id, job_id, "Job")
 
 
 def recent(status: str | None, limit: int) -> list[Job]:
@@ -55,11 +53,7 @@ def list_jobs(network_id: uuid.UUID, limit: int, offset: int, **filters):
         query = query.where(Job.status == filters["status"])
     if filters.get("kind"):
         query = query.where(Job.kind == filters["kind"])
-    total = db.session.scalar(query.with_only_columns(db.func.count()).order_by(None))
-    rows = db.session.scalars(
-        query.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
-    ).all()
-    return rows, total
+    return page(query.order_by(Job.created_at.desc(), Job.id), limit, offset)
 
 
 def accepted(job: Job) -> dict[str, Any]:

@@ -225,10 +225,18 @@ def test_a_url_beyond_the_limit_is_414_in_the_envelope(client, alice):
 
 def test_gunicorn_takes_request_lines_longer_than_its_default():
     """gunicorn's default (4 KB, capped at 8 KB unless 0) answered the 200 ids in HTML."""
+    import os
     import runpy
     from pathlib import Path
 
-    conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    # The config sets MIRA_METRICS_DIR for the workers it starts; left in this process, it
+    # would switch every later app of the test run to multiprocess metrics.
+    saved = dict(os.environ)
+    try:
+        conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     assert conf["limit_request_line"] == 0
 
 

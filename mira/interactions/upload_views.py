@@ -13,7 +13,7 @@ from mira.interactions import uploads
 from mira.jobs import idempotency
 from mira.jobs import services as jobs
 from mira.jobs.schemas import JobSchema
-from mira.schemas import Timestamp
+from mira.schemas import MAX_CLIENT_ID, Timestamp, check_client_id
 from mira.streams.schemas import optional_int
 
 RAW_TYPES = ("application/octet-stream", "audio/")
@@ -27,7 +27,7 @@ UPLOAD_DOC = {
                     "required": ["audio"],
                     "properties": {
                         "audio": {"type": "string", "format": "binary"},
-                        "client_id": {"type": "string", "maxLength": 128},
+                        "client_id": {"type": "string", "maxLength": MAX_CLIENT_ID},
                         "captured_at": {"type": "string", "format": "date-time"},
                         "chunk_start_ms": {"type": "integer"},
                         "chunk_end_ms": {"type": "integer"},
@@ -92,8 +92,7 @@ def read_upload(query: dict, client_id: str | None) -> tuple[str, bytes, dict]:
         data = request.get_data(cache=False)
     if not client_id:
         raise Invalid("client_id is required", errors={"client_id": ["Missing."]})
-    if len(client_id) > 128:
-        raise Invalid("client_id is too long", errors={"client_id": ["Max 128."]})
+    check_client_id(client_id)
     return client_id, data, fields
 
 

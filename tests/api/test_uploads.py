@@ -152,6 +152,13 @@ def test_unregistered_client_is_404(client, alice, mic):
     assert response.json["error_code"] == "CLIENT_NOT_REGISTERED"
 
 
+def test_a_client_id_longer_than_the_rule_is_422_and_nothing_is_stored(client, alice, mic):
+    response = upload(client, alice, mic, wav_bytes(speech(0)), client_id="x" * 129)
+    assert response.status_code == 422 and "client_id" in response.json["errors"]
+    jobs = client.get(f"{alice.prefix()}/jobs", headers=alice.headers)
+    assert jobs.json == []
+
+
 def test_disabled_service_is_503(client, alice, mic):
     client.patch(f"{alice.prefix()}/service/disable", headers=alice.headers)
     response = upload(client, alice, mic, wav_bytes(speech(0)))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -36,49 +35,25 @@ from common import (
 )
 
 sys.path.insert(0, str(PROJECT_ROOT))
-from tests.hostile_audio import make_corpus  # noqa: E402
+from tests.hostile_audio import command_line, descendants, make_corpus, peak_rss_mb  # noqa: E402
 
 LIMIT_MB = 1024
 
 
 def peak_mb(pid: int) -> float:
+    """The peak RSS, or 0 once the process is gone (a report goes on where a test would fail)."""
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        return peak_rss_mb(pid)
     except OSError:
         return 0.0
-    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
 
 
 def helper_peak_mb(worker_pid: int) -> float:
     """The decoding helper's peak (RQ's scheduler is a child of the worker too)."""
     peaks = [
-        peak_mb(pid) for pid in descendants(worker_pid) if b"mira.audio.sandbox" in _cmdline(pid)
+        peak_mb(pid) for pid in descendants(worker_pid) if "mira.audio.sandbox" in command_line(pid)
     ]
     return max(peaks, default=0.0)
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-def descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                ppid = re.search(r"PPid:\s+(\d+)", (entry / "status").read_text())
-            except OSError:
-                continue
-            if ppid and int(ppid.group(1)) == parent:
-                found.append(int(entry.name))
-                todo.append(int(entry.name))
-    return found
 
 
 def main() -> None:

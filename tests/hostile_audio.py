@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -127,3 +128,39 @@ def post_chunked(
     sock.close()
     sender.join(timeout=30)
     return status, json.loads(data) if data else {}
+
+
+# Reading the worker and its decoding helper from /proc (the e2e test and the benchmark) -----
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), read by anyone: ru_maxrss would carry a
+    parent's figure into a child started with fork and exec."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, grandchildren…) alive now."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"PPid:\s+(\d+)", status)
+            if match and int(match.group(1)) == parent:
+                found.append(int(entry.name))
+                todo.append(int(entry.name))
+    return found

@@ -9,46 +9,22 @@ A chunked body over the limit gets 413 from gunicorn and leaves nothing behind.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from tests.audio_data import require_tool
-from tests.hostile_audio import big_wav, make_corpus, post_chunked
+from tests.hostile_audio import (
+    big_wav,
+    command_line,
+    descendants,
+    make_corpus,
+    peak_rss_mb,
+    post_chunked,
+)
 
 GB_MB = 1024
 PYTHON_NAMES = re.compile(r"Error\b|Exception|Traceback|<class")
-
-
-def peak_rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
-
-
-def command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            match = re.search(r"PPid:\s+(\d+)", status)
-            if match and int(match.group(1)) == parent:
-                found.append(int(entry.name))
-                todo.append(int(entry.name))
-    return found
 
 
 def test_bombs_leave_the_worker_standing_within_a_gigabyte(stack, tmp_path):

@@ -201,6 +201,16 @@ def device_key(client, alice) -> str:
 
 
 @pytest.fixture
+def mic(client, alice, device_key) -> dict[str, str]:
+    """Alice's kitchen microphone, registered with her device key; its request headers."""
+    response = client.post(
+        f"{alice.prefix()}/service/client/register/kitchen", headers={"X-API-Key": device_key}
+    )
+    assert response.status_code == 200, response.json
+    return {"X-API-Key": device_key}
+
+
+@pytest.fixture
 def live(app):
     """The test app served on a real socket (threaded werkzeug), for WebSocket clients.
 

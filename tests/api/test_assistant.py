@@ -19,14 +19,6 @@ from tests.api.factories import create_interaction
 from tests.audio_data import flite_speech, speech, wav_bytes
 
 
-@pytest.fixture
-def mic(client, alice, device_key):
-    headers = {"X-API-Key": device_key}
-    response = client.post(f"{alice.prefix()}/service/client/register/kitchen", headers=headers)
-    assert response.status_code == 200
-    return headers
-
-
 def say(client, alice, mic, samples, captured_at: str | None = None) -> dict:
     form = {"audio": (io.BytesIO(wav_bytes(samples)), "clip.wav"), "client_id": "kitchen"}
     if captured_at:

@@ -46,15 +46,6 @@ def corpus(tmp_path_factory) -> dict[str, bytes]:
     return make_corpus(tmp_path_factory.mktemp("bombs"))
 
 
-@pytest.fixture
-def mic(client, alice, device_key):
-    response = client.post(
-        f"{alice.prefix()}/service/client/register/kitchen", headers={"X-API-Key": device_key}
-    )
-    assert response.status_code == 200
-    return {"X-API-Key": device_key}
-
-
 def stored_files(app, network_id) -> list[Path]:
     folder = Path(app.config["MIRA_STORAGE_URL"]) / str(network_id)
     return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []

@@ -35,15 +35,6 @@ def deep(levels: int) -> str:
     return "[" * levels + "]" * levels
 
 
-@pytest.fixture
-def mic(client, alice, device_key):
-    response = client.post(
-        f"{alice.prefix()}/service/client/register/kitchen", headers={"X-API-Key": device_key}
-    )
-    assert response.status_code == 200
-    return {"X-API-Key": device_key}
-
-
 def upload(client, alice, mic, **form):
     return client.post(
         f"{alice.prefix()}/interactions/register",

@@ -10,7 +10,6 @@ import uuid
 from datetime import timedelta
 
 import numpy as np
-import pytest
 
 from mira.extensions import db
 from mira.interactions.models import Interaction
@@ -20,13 +19,6 @@ from mira.persons.models import Person, VoiceSample
 from mira.types import utcnow
 from tests.audio_data import SR, sox_noise, speech, wav_bytes
 from tests.unit.audio.test_speaker_decision import cut, files_of, mix
-
-
-@pytest.fixture
-def mic(client, alice, device_key):
-    headers = {"X-API-Key": device_key}
-    client.post(f"{alice.prefix()}/service/client/register/kitchen", headers=headers)
-    return headers
 
 
 def _babble(*indices: int, repeat: int = 3) -> np.ndarray:

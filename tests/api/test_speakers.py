@@ -20,13 +20,6 @@ def _files_of(speaker_rank: int) -> list[int]:
     return [i for i, p in enumerate(files) if p.parent.name == names[speaker_rank]]
 
 
-@pytest.fixture
-def mic(client, alice, device_key):
-    headers = {"X-API-Key": device_key}
-    client.post(f"{alice.prefix()}/service/client/register/kitchen", headers=headers)
-    return headers
-
-
 def _say(client, account, headers, index: int) -> dict:
     response = client.post(
         f"{account.prefix()}/interactions/register?wait=10",

@@ -38,15 +38,6 @@ def quiet(seconds: float = 1.0, seed: int = 0) -> bytes:
     return wav_bytes((rng.standard_normal(int(SR * seconds)) * 1e-4).astype(np.float32))
 
 
-@pytest.fixture
-def mic(client, alice, device_key):
-    response = client.post(
-        f"{alice.prefix()}/service/client/register/kitchen", headers={"X-API-Key": device_key}
-    )
-    assert response.status_code == 200
-    return {"X-API-Key": device_key}
-
-
 def upload(client, account, headers, data, key=None, field=None, path="interactions/register"):
     form = {"audio": (io.BytesIO(data), "clip.wav"), "client_id": "kitchen"}
     if field is not None:

@@ -14,15 +14,6 @@ from mira.storage import blob_store
 from tests.audio_data import SR, encode_soundfile, sox_noise, speech, wav_bytes
 
 
-@pytest.fixture
-def mic(client, alice, device_key):
-    response = client.post(
-        f"{alice.prefix()}/service/client/register/kitchen", headers={"X-API-Key": device_key}
-    )
-    assert response.status_code == 200
-    return {"X-API-Key": device_key}
-
-
 def upload(client, alice, mic, data, client_id="kitchen", wait=None, **form):
     query = f"?wait={wait}" if wait else ""
     return client.post(

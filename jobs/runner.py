@@ -14,8 +14,8 @@ log = logging.getLogger("mira.jobs")
 # kind -> "module.function"; imported on first use so the web process stays light.
 HANDLERS: dict[str, str] = {
     "analyze": "mira.pipeline.analysis.analyze",
-    "enroll": "mira.persons.enrollment.run",
-    "inference": "mira.pipeline.reaction.run_inference",
+    "enroll": "mira.pipeline.enrollment.run",
+    "inference": "mira.pipeline.reaction.react_job",
     "voice": "mira.pipeline.voice.run_voice_command",
 }
 

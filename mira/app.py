@@ -127,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from mira.api import API_PREFIX
     from mira.audit.routes import blp as audit
     from mira.auth.routes import blp as auth
+    from mira.clients.routes import blp as clients
     from mira.conversations.routes import blp as conversations
     from mira.events.routes import blp as events
     from mira.extensions import api
@@ -136,7 +137,6 @@ def _register_blueprints(app: Flask) -> None:
     from mira.memories.routes import blp as memories
     from mira.networks.routes import blp as networks
     from mira.persons.routes import blp as persons
-    from mira.service.routes import blp as service
     from mira.streams.routes import blp as streams
 
     api.register_plain(health, "/")
@@ -146,7 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_plain(auth, "/api/v1/auth")
     api.register_plain(networks, "/api/v1/networks")
     for blp, path in (
-        (service, "/service"),
+        (clients, "/service"),
         (persons, "/persons"),
         (conversations, "/conversations"),
         (interactions, "/interactions"),

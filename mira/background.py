@@ -35,7 +35,7 @@ def fire_reminders(app: Flask) -> None:
 
 
 def expire_clients(app: Flask) -> None:
-    from mira.service.services import expire_clients as expire
+    from mira.clients.services import expire_clients as expire
 
     expire()
 

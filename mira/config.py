@@ -300,7 +300,7 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_IDEMPOTENCY_HOURS": _env_float("MIRA_IDEMPOTENCY_HOURS", 24.0),
         # Retry-After (seconds) of the 503 answered when the database fails during a request.
         "MIRA_DB_RETRY_AFTER_S": _env_int("MIRA_DB_RETRY_AFTER_S", 2),
-        # Clients and realtime sockets (mira/service/services.py, mira/realtime/)
+        # Clients and realtime sockets (mira/clients/services.py, mira/realtime/)
         "MIRA_CLIENT_TTL_S": _env_float("MIRA_CLIENT_TTL_S", 7 * 86400.0),
         "MIRA_CLIENT_GRACE_S": _env_float("MIRA_CLIENT_GRACE_S", 30.0),
         "MIRA_SOCKET_LEASE_S": _env_float("MIRA_SOCKET_LEASE_S", 90.0),

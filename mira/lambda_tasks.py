@@ -86,8 +86,8 @@ def tick(event: dict, context: Any) -> dict[str, int]:
     Mira was away), and clients gone for good are deleted. A minute is Lambda's finest
     schedule, so a reminder fires up to a minute after its time there."""
     from mira.actions.reminders import fire_due
+    from mira.clients.services import expire_clients
     from mira.memories.services import expire_due
-    from mira.service.services import expire_clients
 
     with _app_context():
         result = {

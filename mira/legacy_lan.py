@@ -28,13 +28,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 
 from mira.api import API_PREFIX
-from mira.auth.scope import Scope, scope
+from mira.auth.scope import PRE_CREDENTIAL_SCOPE, Scope
+from mira.clients.models import Client
+from mira.clients.services import is_expired
 from mira.errors import Forbidden, Unavailable
 from mira.extensions import db
 from mira.interactions.models import Interaction
 from mira.networks.models import Network
-from mira.service.models import Client
-from mira.service.services import is_expired
 from mira.types import utcnow
 
 # The one table of what first-generation clients may call: (method, unprefixed path). The
@@ -53,9 +53,9 @@ GEN_A_ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/persons/<person_id>/update"),
 )
 
-# terminal-client exits unless its register reply says this: the version of the API the
-# first-generation clients were written against, not Mira's own version (`mira_version`).
-PROTOCOL_VERSION = "2.0.0"
+# terminal-client exits unless its register reply says `version`: the clients' routes add
+# `clients.routes.LEGACY_PROTOCOL_VERSION` for a request this mode served.
+
 # `GET /` lists this many of the network's latest interactions (desktop-client fetches new ids).
 RECENT_INTERACTIONS = 20
 
@@ -78,6 +78,7 @@ def init_app(app: Flask) -> None:
     so that a refusal carries the request id like every other error."""
     app.wsgi_app = LegacyLan(app, app.wsgi_app)
     app.before_request(_refuse_unlisted_peers)
+    app.extensions[PRE_CREDENTIAL_SCOPE] = legacy_scope
 
 
 def is_gen_a(method: str, path: str) -> bool:
@@ -152,7 +153,8 @@ def _refuse_unlisted_peers() -> None:
 def legacy_scope(network_id: uuid.UUID | None) -> Scope | None:
     """The Scope of a request `LegacyLan` served, or None for any other request.
 
-    Called by `resolve_scope` before it looks for credentials. The scope has no user, role
+    Called by `resolve_scope` before it looks for credentials (`init_app` registers it as the
+    app's `auth.scope.PRE_CREDENTIAL_SCOPE`). The scope has no user, role
     or device key: it reaches the listed views of the configured network and nothing more.
     """
     served = request.environ.get(SERVED)
@@ -170,23 +172,6 @@ def legacy_scope(network_id: uuid.UUID | None) -> Scope | None:
             "LEGACY_LAN_NETWORK_MISSING",
         )
     return Scope(network=network, legacy_lan=True)
-
-
-def with_uploader(query: dict[str, Any]) -> dict[str, Any]:
-    """terminal-client uploads a raw body without naming its client: attribute it to the
-    client last registered (or seen) from the same address, as that is the one it registered.
-    A request that names its client, or an address with none, is left as it is."""
-    if query.get("client_id") or (
-        request.mimetype == "multipart/form-data" and request.form.get("client_id")
-    ):
-        return query
-    client_id = db.session.scalar(
-        db.select(Client.client_id)
-        .where(Client.network_id == scope().network_id, Client.ip == request.remote_addr)
-        .order_by(Client.last_seen.desc(), Client.client_id)
-        .limit(1)
-    )
-    return {**query, "client_id": client_id} if client_id else query
 
 
 def root_fields() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from mira.actions.models import Action
 from mira.audit.models import AuditEntry
 from mira.auth.models import DeviceKey, OAuthFlow, OAuthIdentity, RefreshToken, User
+from mira.clients.models import Client
 from mira.conversations.models import Conversation, conversation_participants
 from mira.events.models import Event
 from mira.interactions.models import Interaction
@@ -10,7 +11,6 @@ from mira.jobs.models import Job
 from mira.memories.models import Memory
 from mira.networks.models import Membership, Network
 from mira.persons.models import Person, VoiceSample
-from mira.service.models import Client
 
 __all__ = [
     "Action",

@@ -10,9 +10,9 @@ from mira.actions.schemas import (
 )
 from mira.apps_api import for_apps, json_response
 from mira.auth.scope import network_blueprint, parse_uuid, scope
+from mira.interactions.schemas import UploadQuerySchema
 from mira.interactions.upload_views import VOICE_DOC, voice_command_response
 from mira.schemas import TOTAL_COUNT_HEADER, page_headers
-from mira.streams.schemas import UploadQuerySchema
 
 blp = network_blueprint("actions", __name__, "Reminders, events, messages and tasks")
 

@@ -9,7 +9,7 @@ in-flight jobs with it. So each worker process keeps one long-lived helper,
 started by it, inherits the cap): an allocation past the cap raises MemoryError in the
 helper, which answers `DECODE_MEMORY_LIMIT`; a helper that dies is replaced on the next
 decode and the job fails for good with a clear code. A fork per job would do the same
-for every stage but cost 130-270 ms per job with the models loaded (mira/jobs/worker.py); the
+for every stage but cost 130-270 ms per job with the models loaded (mira/worker.py); the
 helper costs a pipe round trip (the 16 kHz samples come back, 64 KB per second of audio).
 
 Protocol on the helper's stdin/stdout: a request is `!Qd` (byte count, max seconds or NaN)

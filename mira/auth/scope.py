@@ -27,6 +27,10 @@ from mira.extensions import db
 from mira.networks.models import Membership, Network
 from mira.types import utcnow
 
+# `app.extensions` key of a function (network_id -> Scope | None) that `resolve_scope` asks
+# before it looks for credentials; `mira.legacy_lan.init_app` sets it.
+PRE_CREDENTIAL_SCOPE = "mira.pre_credential_scope"
+
 
 @dataclass
 class Scope:
@@ -155,9 +159,10 @@ def resolve_scope() -> None:
         return
     raw_network_id = (request.view_args or {}).pop("network_id", None)
     network_id = parse_uuid(raw_network_id, "network_id") if raw_network_id else None
-    from mira.legacy_lan import legacy_scope  # the module builds on this one
-
-    legacy = legacy_scope(network_id)
+    # A scope granted before any credential: the legacy LAN mode's (mira/legacy_lan.py, which
+    # builds on this module, registers it).
+    granted = current_app.extensions.get(PRE_CREDENTIAL_SCOPE)
+    legacy = granted(network_id) if granted is not None else None
     if legacy is not None:
         g.scope = legacy
         return

@@ -23,8 +23,8 @@ from mira.errors import MiraError
 @click.option("--pattern", default="*", show_default=True, help="Glob of files to upload.")
 def import_audio(network_id: str, folder: Path, client_id: str, pattern: str) -> None:
     """Upload every audio file of a folder through the same path as the API."""
+    from mira.clients import services as clients
     from mira.interactions import uploads
-    from mira.service import services as clients
 
     network = _network(network_id)
     if clients.find_client(network.id, client_id) is None:

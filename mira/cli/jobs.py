@@ -17,8 +17,8 @@ def tick() -> None:
     """Fire reminders whose time has come and delete clients gone for good (for a cron where no
     worker runs; workers and the embedded server do this by themselves)."""
     from mira.actions.reminders import fire_due
+    from mira.clients.services import expire_clients
     from mira.memories.services import expire_due
-    from mira.service.services import expire_clients
 
     _echo(
         {

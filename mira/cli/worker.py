@@ -1,4 +1,4 @@
-"""`flask mira worker`: the queue worker's command line (its runtime is mira.jobs.worker)."""
+"""`flask mira worker`: the queue worker's command line (its runtime is mira.worker)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from mira.cli.common import mira_cli
 @click.option("--no-sweep", is_flag=True, help="Do not run the periodic sweeper.")
 def worker(burst: bool, no_sweep: bool) -> None:
     """Run an RQ worker for Mira's queue (needs REDIS_URL); warms the models first."""
-    from mira.jobs import worker as runtime
+    from mira import worker as runtime
 
     try:
         runtime.run(

@@ -1,22 +1,38 @@
+from typing import Any
+
+from flask import request
 from flask.views import MethodView
 
-from mira import legacy_lan
 from mira import openapi_examples as examples
 from mira.auth.scope import device_route, network_blueprint, parse_uuid, scope
+from mira.clients import services as clients
 from mira.interactions import services
 from mira.interactions.schemas import (
     InteractionCreateSchema,
     InteractionPatchSchema,
     InteractionQuerySchema,
     InteractionSchema,
+    UploadQuerySchema,
 )
 from mira.interactions.upload_views import IDEMPOTENCY_DOC, UPLOAD_DOC, upload_response
 from mira.jobs import services as jobs
 from mira.jobs.schemas import JobAcceptedSchema, JobSchema
 from mira.schemas import TOTAL_COUNT_HEADER, page_headers
-from mira.streams.schemas import UploadQuerySchema
 
 blp = network_blueprint("interactions", __name__, "What was said, by whom, when")
+
+
+def _with_uploader(query: dict[str, Any]) -> dict[str, Any]:
+    """Legacy LAN mode (mira/legacy_lan.py): terminal-client uploads a raw body without naming
+    its client: attribute it to the client last registered (or seen) from the same address, as
+    that is the one it registered. A request that names its client, or an address with none, is
+    left as it is."""
+    if query.get("client_id") or (
+        request.mimetype == "multipart/form-data" and request.form.get("client_id")
+    ):
+        return query
+    client_id = clients.latest_at_address(scope().network_id, request.remote_addr)
+    return {**query, "client_id": client_id} if client_id else query
 
 
 @blp.route("")
@@ -72,7 +88,7 @@ class Inference(MethodView):
     def post(self, interaction_id):
         """Run the assistant on this interaction now (an `inference` job): commitments become
         actions (open duplicates are skipped), a command is answered again."""
-        job = services.request_inference(
+        job = services.request_reaction(
             scope().network_id, parse_uuid(interaction_id, "interaction_id")
         )
         return jobs.accepted(job)
@@ -101,5 +117,5 @@ class Register(MethodView):
         A `session_token` (from the socket's `session_ready`) is checked when sent.
         """
         if scope().legacy_lan:
-            query = legacy_lan.with_uploader(query)
+            query = _with_uploader(query)
         return upload_response(query)

@@ -8,7 +8,7 @@ from marshmallow import (
 )
 
 from mira.input_bounds import metadata_validator
-from mira.schemas import PageArgs, Timestamp
+from mira.schemas import PageArgs, Timestamp, client_id_field
 
 MAX_TEXT = 10_000
 
@@ -88,3 +88,29 @@ class InteractionPatchSchema(Schema):
             data = dict(data)
             data["person_id"] = data.pop("speaker_id")
         return data
+
+
+class UploadQuerySchema(Schema):
+    client_id = client_id_field(metadata={"description": "For raw-body uploads"})
+    wait = fields.Float(load_default=0, validate=validate.Range(min=0, max=30))
+    session_token = fields.String(
+        validate=validate.Length(max=2048), metadata={"description": "For raw-body uploads"}
+    )
+
+
+# The last millisecond of year 9999, the largest a datetime holds.
+MAX_EPOCH_MS = 253_402_300_799_999
+
+
+def optional_int(value: str | None, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ValidationError({name: ["Not a valid integer."]}) from exc
+    # Epoch milliseconds: out of this range they would fail as dates or in the database (a 500
+    # once the audio was stored), so they are refused first.
+    if not 0 <= number <= MAX_EPOCH_MS:
+        raise ValidationError({name: [f"Out of range (0 to {MAX_EPOCH_MS})."]})
+    return number

@@ -119,12 +119,13 @@ def create_text(network_id: uuid.UUID, body: dict[str, Any]) -> Interaction:
     db.session.commit()
     if interaction.text and interaction.interaction_type == "text":
         # Commitments in typed text are found like spoken ones, off the request path.
-        request_inference(network_id, interaction.id)
+        request_reaction(network_id, interaction.id)
     return interaction
 
 
-def request_inference(network_id: uuid.UUID, interaction_id: uuid.UUID):
-    """Queue an `inference` job (the assistant) for one interaction of the network."""
+def request_reaction(network_id: uuid.UUID, interaction_id: uuid.UUID):
+    """Queue the assistant's reaction to one interaction of the network: a job of kind
+    `inference` (the API contract's name), run by `pipeline.reaction.react_job`."""
     from mira.jobs import services as jobs
 
     interaction = get(network_id, interaction_id)

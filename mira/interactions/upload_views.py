@@ -10,11 +10,11 @@ from mira.auth.scope import scope
 from mira.errors import BadRequest, Invalid
 from mira.extensions import limiter
 from mira.interactions import uploads
+from mira.interactions.schemas import optional_int
 from mira.jobs import idempotency
 from mira.jobs import services as jobs
 from mira.jobs.schemas import JobSchema
 from mira.schemas import MAX_CLIENT_ID, Timestamp, check_client_id
-from mira.streams.schemas import optional_int
 
 RAW_TYPES = ("application/octet-stream", "audio/")
 UPLOAD_DOC = {

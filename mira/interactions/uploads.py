@@ -18,13 +18,13 @@ from typing import Any
 
 from flask import current_app
 
+from mira.clients.services import get_client
 from mira.errors import BadRequest, Conflict, Forbidden, Invalid, Unavailable, Unsupported
 from mira.extensions import db
 from mira.jobs import idempotency
 from mira.jobs import services as jobs
 from mira.jobs.models import Job
 from mira.networks.models import Network
-from mira.service.services import get_client
 from mira.storage import blob_store
 from mira.types import utcnow
 
@@ -63,8 +63,8 @@ def check_session_token(network: Network, client_id: str, token: str, ip: str | 
     client. Its socket registered the client; if the client has expired since, the token
     restores it, so an utterance is never refused for a race with the socket's grace period."""
     from mira.auth.tokens import InvalidToken
+    from mira.clients.services import attach_socket, find_client
     from mira.realtime import sessions
-    from mira.service.services import attach_socket, find_client
 
     try:
         session = sessions.read(token, current_app.config["SECRET_KEY"])

@@ -30,6 +30,7 @@ from sqlalchemy.types import TypeDecorator
 from mira import __version__, audit
 from mira.actions.models import Action
 from mira.auth.models import User
+from mira.clients.models import Client
 from mira.conversations.models import Conversation, conversation_participants
 from mira.errors import BadRequest, Conflict, NotFound
 from mira.extensions import db
@@ -37,7 +38,6 @@ from mira.interactions.models import Interaction
 from mira.memories.models import Memory
 from mira.networks.models import Membership, Network
 from mira.persons.models import Person, VoiceSample
-from mira.service.models import Client
 from mira.storage import BlobNotFound, blob_store
 
 FORMAT = "mira-network-bundle"

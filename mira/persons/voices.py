@@ -13,14 +13,15 @@ the scores; a new unnamed person is created only for a voice heard long and clea
 resembles no profile. Only confident, clean matches teach a profile (at most `MAX_SAMPLES`
 learned samples), so it never drifts toward noise or toward someone else. Once a voice is
 recognised confidently, the undecided utterances of the same conversation whose best candidate
-was that person are settled (`settle_undecided`).
+was that person are settled (`pipeline.analysis.settle_undecided`: it reaches conversations and
+interactions, so the pipeline does it).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mira import audit
@@ -35,13 +36,8 @@ if TYPE_CHECKING:  # numpy stays out of the web process
     import numpy as np
 
     from mira.audio.speakers import Calibration, Voice
-    from mira.interactions.models import Interaction
 
 MIN_SPEECH_S = 1.0  # = mira.audio.speakers.MIN_SPEECH_S (kept here: no numpy in the web process)
-# Earlier undecided utterances a confident one may settle: same conversation, this recent, and
-# their best candidate was the person now recognised, with at least this similarity.
-SETTLE_WINDOW = timedelta(minutes=10)
-SETTLE_MIN_SCORE = 0.60
 # Noisy copies are made for at most this many learned samples of a person (each costs two more
 # embeddings in the analysis job; enrolled samples always get them).
 MAX_AUGMENTED_LEARNED = 5
@@ -198,51 +194,6 @@ def attribute(
     db.session.flush()
     events.record(network.id, "person.created" if created else "person.updated", event_data(person))
     return Attribution(person.id, confidence, speaker)
-
-
-def settle_undecided(interaction: Interaction) -> list[Interaction]:
-    """Give earlier undecided utterances of `interaction`'s conversation to its person, when
-    that person was their best candidate (a confident recognition of the same voice); each
-    settled interaction is updated in place and announced with `interaction.updated`."""
-    from mira.conversations.filing import _extend
-    from mira.conversations.models import Conversation
-    from mira.interactions.models import Interaction
-    from mira.interactions.services import event_data
-
-    if interaction.person_id is None or interaction.conversation_id is None:
-        return []
-    rows = db.session.scalars(
-        db.select(Interaction).where(
-            Interaction.network_id == interaction.network_id,
-            Interaction.conversation_id == interaction.conversation_id,
-            Interaction.person_id.is_(None),
-            Interaction.id != interaction.id,
-            Interaction.timestamp >= interaction.timestamp - SETTLE_WINDOW,
-            Interaction.timestamp <= interaction.timestamp,
-        )
-    ).all()
-    settled = []
-    conversation = db.session.get(Conversation, interaction.conversation_id)
-    for row in rows:
-        speaker = (row.meta or {}).get("speaker") or {}
-        if (
-            speaker.get("decision") != "undecided"
-            or speaker.get("candidate") != str(interaction.person_id)
-            or float(speaker.get("score") or 0.0) < SETTLE_MIN_SCORE
-        ):
-            continue
-        row.person_id = interaction.person_id
-        row.confidence = round(float(speaker["score"]), 4)
-        row.meta = {
-            **row.meta,
-            "speaker": {**speaker, "decision": "settled", "settled_by": str(interaction.id)},
-        }
-        if conversation is not None:
-            _extend(conversation, row)
-        db.session.flush()
-        events.record(row.network_id, "interaction.updated", event_data(row))
-        settled.append(row)
-    return settled
 
 
 def _moved(sample: VoiceSample) -> dict[str, str | None]:

@@ -13,8 +13,12 @@
 8. filing      `conversations.filing`: the conversation the interaction belongs to
 9. reaction    `reaction.react`: the wake word and commands, actions, memories
 
-Voice enrolment (`persons.enrollment.run`, kind `enroll`) runs 1, 3, 4 and the speaker
-embedding; `reaction.run_inference` (kind `inference`) runs 9 on a typed interaction;
-`voice.run_voice_command` (kind `voice`) answers a spoken command as Server-Sent Events. The
-job runner maps each kind straight to its function (`jobs/runner.py`).
+Stages 1, 3 and 4 are one function, `hearing.hear`, that every job hearing a stored upload
+calls (the analysis runs its quality stage between decoding and denoising).
+
+Voice enrolment (`enrollment.run`, kind `enroll`) runs 1, 3, 4 and the speaker
+embedding; `reaction.react_job` (kind `inference`, the API contract's name for the reaction)
+runs 9 on a typed interaction or on request; `voice.run_voice_command` (kind `voice`) answers
+a spoken command as Server-Sent Events. The job runner maps each kind straight to its function
+(`jobs/runner.py`).
 """

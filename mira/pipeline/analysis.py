@@ -22,7 +22,7 @@ from mira.jobs.models import Job
 from mira.locks import network_lock
 from mira.networks.models import Network
 from mira.persons import voices
-from mira.storage import BlobNotFound, blob_store
+from mira.pipeline.hearing import hear
 
 if TYPE_CHECKING:  # numpy loads with the worker's audio code
     import numpy as np
@@ -62,41 +62,24 @@ class _Timer:
         return False
 
 
-def decode_stored(job: Job):
-    """The job's stored upload, decoded; a missing or undecodable one fails the job for good."""
-    from mira.audio.decode import AudioError
-    from mira.audio.sandbox import decode_configured
-
-    try:
-        data = blob_store().get((job.payload or {})["audio_key"])
-    except (BlobNotFound, KeyError) as exc:
-        raise jobs.JobFailure("The stored audio is missing", "AUDIO_MISSING") from exc
-    try:
-        return decode_configured(data, current_app.config)
-    except AudioError as exc:
-        raise jobs.JobFailure(str(exc), exc.code) from exc
-
-
 def analyze(job: Job) -> dict[str, Any]:
-    from mira.audio.denoise import denoise
     from mira.audio.quality import measure
-    from mira.audio.vad import find_speech
     from mira.streams import services as streams
 
     cfg = current_app.config
     timer = _Timer(job)
-    with timer.stage("decode"):
-        decoded = decode_stored(job)
-    with timer.stage("quality"):
-        metrics = measure(decoded.samples)
-        score = streams.record_quality(job.network_id, job.client_id, metrics)
-        job.score = round(score, 3)
-        db.session.commit()
-    quality = {**metrics.as_dict(), "score": round(score, 3)}
-    with timer.stage("denoise"):
-        clean = denoise(decoded.samples, cfg["MIRA_DENOISE"])
-    with timer.stage("vad"):
-        speech = find_speech(clean, cfg["MIRA_VAD_AGGRESSIVENESS"])
+    quality: dict[str, Any] = {}
+
+    def measure_quality(decoded) -> None:
+        with timer.stage("quality"):
+            metrics = measure(decoded.samples)
+            score = streams.record_quality(job.network_id, job.client_id, metrics)
+            job.score = round(score, 3)
+            db.session.commit()
+        quality.update({**metrics.as_dict(), "score": round(score, 3)})
+
+    heard = hear(job, timer.stage, after_decode=measure_quality)
+    decoded, clean, speech = heard.decoded, heard.clean, heard.speech
     base = {
         "quality": quality,
         "duration_s": round(decoded.duration_s, 3),
@@ -316,9 +299,60 @@ def _record_turns(
                 interaction.meta = {**interaction.meta, "speaker": speaker}
             file_interaction(interaction, network.settings)
             if turn.embedding is not None and speakers[turn.cluster].settles:
-                voices.settle_undecided(interaction)  # earlier clips of this voice
+                settle_undecided(interaction)  # earlier clips of this voice
             made.append(interaction)
     return made
+
+
+# Earlier undecided utterances a confident one may settle: same conversation, this recent, and
+# their best candidate was the person now recognised, with at least this similarity.
+SETTLE_WINDOW = timedelta(minutes=10)
+SETTLE_MIN_SCORE = 0.60
+
+
+def settle_undecided(interaction: Interaction) -> list[Interaction]:
+    """Give earlier undecided utterances of `interaction`'s conversation to its person, when
+    that person was their best candidate (a confident recognition of the same voice); each
+    settled interaction is updated in place and announced with `interaction.updated`."""
+    from mira.conversations.filing import _extend
+    from mira.conversations.models import Conversation
+    from mira.events import services as events
+    from mira.interactions.services import event_data
+
+    if interaction.person_id is None or interaction.conversation_id is None:
+        return []
+    rows = db.session.scalars(
+        db.select(Interaction).where(
+            Interaction.network_id == interaction.network_id,
+            Interaction.conversation_id == interaction.conversation_id,
+            Interaction.person_id.is_(None),
+            Interaction.id != interaction.id,
+            Interaction.timestamp >= interaction.timestamp - SETTLE_WINDOW,
+            Interaction.timestamp <= interaction.timestamp,
+        )
+    ).all()
+    settled = []
+    conversation = db.session.get(Conversation, interaction.conversation_id)
+    for row in rows:
+        speaker = (row.meta or {}).get("speaker") or {}
+        if (
+            speaker.get("decision") != "undecided"
+            or speaker.get("candidate") != str(interaction.person_id)
+            or float(speaker.get("score") or 0.0) < SETTLE_MIN_SCORE
+        ):
+            continue
+        row.person_id = interaction.person_id
+        row.confidence = round(float(speaker["score"]), 4)
+        row.meta = {
+            **row.meta,
+            "speaker": {**speaker, "decision": "settled", "settled_by": str(interaction.id)},
+        }
+        if conversation is not None:
+            _extend(conversation, row)
+        db.session.flush()
+        events.record(row.network_id, "interaction.updated", event_data(row))
+        settled.append(row)
+    return settled
 
 
 def _voice_of(turns: list[VoiceTurn], cluster: int) -> tuple[np.ndarray, float]:

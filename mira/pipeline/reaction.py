@@ -13,6 +13,7 @@ from flask import current_app
 
 from mira.actions import services as actions
 from mira.actions.models import Action
+from mira.clients.models import Client
 from mira.conversations import filing
 from mira.conversations.models import Conversation
 from mira.events import services as events
@@ -23,7 +24,6 @@ from mira.memories import services as memories
 from mira.networks import settings as network_settings
 from mira.networks.models import Network
 from mira.persons.models import Person
-from mira.service.models import Client
 
 
 def _assistant():
@@ -191,8 +191,9 @@ def _record_reaction(interaction, network, brain, answer, found, summary, on_req
     return created
 
 
-def run_inference(job) -> dict[str, Any]:
-    """The `inference` job: run the assistant on one interaction of the job's network."""
+def react_job(job) -> dict[str, Any]:
+    """The job of kind `inference` (its API contract name): `react` to one interaction of the
+    job's network, on request."""
     import uuid
 
     from mira.jobs.services import JobFailure

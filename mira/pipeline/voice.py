@@ -63,16 +63,13 @@ def run_voice_command(job) -> dict[str, Any]:
 
 
 def _answer(job, say) -> dict[str, Any]:
-    from mira.audio.denoise import denoise
-    from mira.audio.vad import find_speech
     from mira.networks.settings import wake_words
-    from mira.pipeline.analysis import _transcribe, decode_stored
+    from mira.pipeline.analysis import _transcribe
+    from mira.pipeline.hearing import hear, marking
 
     cfg = current_app.config
-    jobs.set_stage(job, "decode", 0.1)
-    decoded = decode_stored(job)
-    clean = denoise(decoded.samples, cfg["MIRA_DENOISE"])
-    speech = find_speech(clean, cfg["MIRA_VAD_AGGRESSIVENESS"])
+    heard = hear(job, marking(job, decode=("decode", 0.1)))
+    decoded, clean, speech = heard.decoded, heard.clean, heard.speech
     if not speech.has_speech:
         raise jobs.JobFailure("I heard no speech", "NO_SPEECH")
     network = db.session.get(Network, job.network_id)

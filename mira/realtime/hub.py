@@ -275,7 +275,7 @@ class Hub:
                 db.session.remove()
 
     def _confirm_clients(self) -> None:
-        from mira.service.services import confirm_sockets
+        from mira.clients.services import confirm_sockets
 
         with self._lock:
             held = {c.client_pk for cs in self._by_network.values() for c in cs if c.client_pk}

@@ -231,8 +231,8 @@ class Session:
 
 
 def _serve(ws, network_id: str | None = None) -> None:
+    from mira.clients import services as clients
     from mira.extensions import db
-    from mira.service import services as clients
 
     app = current_app._get_current_object()
     try:

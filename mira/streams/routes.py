@@ -1,6 +1,7 @@
 from flask.views import MethodView
 
 from mira.auth.scope import device_route, network_blueprint, scope
+from mira.interactions.schemas import UploadQuerySchema
 from mira.interactions.upload_views import IDEMPOTENCY_DOC, UPLOAD_DOC, upload_response
 from mira.jobs.schemas import JobAcceptedSchema, JobSchema
 from mira.streams import services
@@ -10,7 +11,6 @@ from mira.streams.schemas import (
     PhoneRssiSchema,
     ScoresSchema,
     StreamInfoSchema,
-    UploadQuerySchema,
 )
 
 blp = network_blueprint("streams", __name__, "Stream quality and the best microphone")

@@ -1,5 +1,8 @@
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
+# The upload's query and form fields belong to the upload path (`interactions`); kept importable
+# here for older imports.
+from mira.interactions.schemas import MAX_EPOCH_MS, UploadQuerySchema, optional_int  # noqa: F401
 from mira.schemas import Timestamp, client_id_field
 
 
@@ -60,29 +63,3 @@ class PhoneRssiSchema(Schema):
         if isinstance(data, dict) and "target_client_id" not in data and "client_id" in data:
             data = {**data, "target_client_id": data["client_id"]}
         return data
-
-
-class UploadQuerySchema(Schema):
-    client_id = client_id_field(metadata={"description": "For raw-body uploads"})
-    wait = fields.Float(load_default=0, validate=validate.Range(min=0, max=30))
-    session_token = fields.String(
-        validate=validate.Length(max=2048), metadata={"description": "For raw-body uploads"}
-    )
-
-
-# The last millisecond of year 9999, the largest a datetime holds.
-MAX_EPOCH_MS = 253_402_300_799_999
-
-
-def optional_int(value: str | None, name: str) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise ValidationError({name: ["Not a valid integer."]}) from exc
-    # Epoch milliseconds: out of this range they would fail as dates or in the database (a 500
-    # once the audio was stored), so they are refused first.
-    if not 0 <= number <= MAX_EPOCH_MS:
-        raise ValidationError({name: [f"Out of range (0 to {MAX_EPOCH_MS})."]})
-    return number

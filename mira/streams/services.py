@@ -7,11 +7,11 @@ import time
 import uuid
 from typing import Any
 
+from mira.clients.models import Client
+from mira.clients.services import get_client
 from mira.extensions import db
 from mira.jobs.models import Job
 from mira.locks import network_lock
-from mira.service.models import Client
-from mira.service.services import get_client
 from mira.types import utcnow
 
 
@@ -156,7 +156,7 @@ def _score_peer(peer: Job) -> None:
     from mira.audio.decode import AudioError
     from mira.audio.quality import measure, overall_score
     from mira.audio.sandbox import decode_configured
-    from mira.service.services import find_client
+    from mira.clients.services import find_client
     from mira.storage import BlobNotFound, blob_store
 
     try:
@@ -175,7 +175,7 @@ def _score_peer(peer: Job) -> None:
 
 
 def _other_microphones(job: Job) -> bool:
-    from mira.service.models import Client
+    from mira.clients.models import Client
 
     return bool(
         db.session.scalar(

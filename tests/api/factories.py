@@ -7,6 +7,7 @@ Call these inside the `app` fixture's context.
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from mira.extensions import db
 from mira.interactions.models import Interaction
 from mira.jobs.models import Job
 from mira.persons.models import Person, VoiceSample
+from tests.audio_data import wav_bytes
 
 T0 = datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)
 
@@ -178,3 +180,19 @@ def fresh(model, row_id: str):
     """The row as the database holds it now (not a stale object of the shared session)."""
     db.session.expire_all()
     return db.session.get(model, uuid.UUID(row_id))
+
+
+def upload_utterance(client, account, headers, audio: np.ndarray) -> dict[str, Any]:
+    """Upload `audio` from the microphone "kitchen" (device `headers`), wait for the analysis
+    (it must finish within the wait: 200) and return its one interaction as the API shows it."""
+    response = client.post(
+        f"{account.prefix()}/interactions/register?wait=10",
+        data={"audio": (io.BytesIO(wav_bytes(audio)), "a.wav"), "client_id": "kitchen"},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.json
+    [interaction_id] = response.json["result"]["interaction_ids"]
+    return client.get(
+        f"{account.prefix()}/interactions/{interaction_id}", headers=account.headers
+    ).json

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
+from mira.clients.models import Client
 from mira.extensions import db
-from mira.service.models import Client
 from mira.types import utcnow
 from tests.audio_data import speech, wav_bytes
 from tests.openapi import full_paths
@@ -238,7 +238,7 @@ def _age(network_id, client_id, **columns):
 
 
 def test_released_socket_clients_go_after_the_grace_period(client, live, app, alice):
-    from mira.service.services import expire_clients
+    from mira.clients.services import expire_clients
 
     for name in ("recent", "old"):
         socket = Socket(live, token=alice.access_token, client_id=name)
@@ -255,7 +255,7 @@ def test_released_socket_clients_go_after_the_grace_period(client, live, app, al
 
 
 def test_a_socket_client_whose_server_died_is_released_after_the_lease(client, app, alice):
-    from mira.service.services import attach_socket, expire_clients
+    from mira.clients.services import attach_socket, expire_clients
 
     attach_socket(uuid.UUID(alice.network_id), "orphan", None)
     body = {"client_id": "orphan"}
@@ -270,7 +270,7 @@ def test_a_socket_client_whose_server_died_is_released_after_the_lease(client, a
 
 
 def test_rest_clients_expire_after_the_ttl(client, app, alice, device_key):
-    from mira.service.services import expire_clients
+    from mira.clients.services import expire_clients
 
     for name in ("fresh", "stale"):
         client.post(f"/api/v1/service/client/register/{name}", headers={"X-API-Key": device_key})
@@ -282,7 +282,7 @@ def test_rest_clients_expire_after_the_ttl(client, app, alice, device_key):
 def test_uploading_keeps_a_client_whose_socket_closed(client, live, app, alice):
     """An app that dropped its socket but keeps uploading is alive: its client is held by the
     uploads from then on, not deleted with the socket."""
-    from mira.service.services import expire_clients
+    from mira.clients.services import expire_clients
 
     socket = Socket(live, token=alice.access_token, client_id="renamed-app")
     socket.wait_for("service_status")

@@ -17,6 +17,7 @@ from mira.networks.models import Network
 from mira.persons import voices
 from mira.persons.models import Person, VoiceSample
 from mira.types import utcnow
+from tests.api.factories import upload_utterance
 from tests.audio_data import SR, sox_noise, speech, wav_bytes
 from tests.unit.audio.test_speaker_decision import cut, files_of, mix
 
@@ -26,20 +27,6 @@ def _babble(*indices: int, repeat: int = 3) -> np.ndarray:
     clips = [speech(i) for i in indices]
     shortest = min(len(c) for c in clips)
     return np.tile(np.sum([c[:shortest] for c in clips], axis=0), repeat).astype(np.float32)
-
-
-def _upload(client, account, headers, audio: np.ndarray) -> dict:
-    response = client.post(
-        f"{account.prefix()}/interactions/register?wait=10",
-        data={"audio": (io.BytesIO(wav_bytes(audio)), "a.wav"), "client_id": "kitchen"},
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 200, response.json
-    [interaction_id] = response.json["result"]["interaction_ids"]
-    return client.get(
-        f"{account.prefix()}/interactions/{interaction_id}", headers=account.headers
-    ).json
 
 
 def _enrolment_files(speaker: int) -> list[int]:
@@ -69,7 +56,7 @@ def _enrol(client, account, speaker: int) -> str:
 
 def test_a_noisy_short_clip_of_a_new_voice_makes_no_phantom_person(client, alice, mic):
     noisy = mix(cut(files_of(6)[2], 3.0), sox_noise("pinknoise", 20, 0.5), 10, seed=0)
-    heard = _upload(client, alice, mic, noisy)
+    heard = upload_utterance(client, alice, mic, noisy)
     assert heard["person_id"] is None
     speaker = heard["metadata"]["speaker"]
     assert speaker["decision"] == "undecided" and speaker["reason"] == "too_noisy", speaker
@@ -92,12 +79,14 @@ def test_enrolment_keeps_noisy_copies_but_the_api_shows_the_clean_profile(client
 def test_a_confident_clip_settles_earlier_undecided_ones_of_the_same_voice(client, alice, mic):
     person_id = _enrol(client, alice, 8)
     babble = _babble(files_of(2)[1], files_of(3)[1])
-    unsure = _upload(client, alice, mic, mix(cut(_others(8)[1], 1.6), babble, 0, seed=2))
+    unsure = upload_utterance(client, alice, mic, mix(cut(_others(8)[1], 1.6), babble, 0, seed=2))
     speaker = unsure["metadata"]["speaker"]
     assert unsure["person_id"] is None and speaker["decision"] == "undecided", speaker
     assert speaker["candidate"] == person_id, speaker
     cursor = client.get(f"{alice.prefix()}/events", headers=alice.headers).json["cursor"]
-    sure = _upload(client, alice, mic, speech(max(_others(8), key=lambda i: len(speech(i)))))
+    sure = upload_utterance(
+        client, alice, mic, speech(max(_others(8), key=lambda i: len(speech(i))))
+    )
     assert sure["person_id"] == person_id
     assert sure["metadata"]["speaker"].get("confident") is True, sure["metadata"]["speaker"]
     assert sure["conversation_id"] == unsure["conversation_id"]

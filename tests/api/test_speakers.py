@@ -10,6 +10,7 @@ import pytest
 from mira.extensions import db
 from mira.interactions.models import Interaction
 from mira.persons.models import Person, VoiceSample
+from tests.api.factories import upload_utterance
 from tests.audio_data import speech, speech_files, wav_bytes
 
 
@@ -20,23 +21,9 @@ def _files_of(speaker_rank: int) -> list[int]:
     return [i for i, p in enumerate(files) if p.parent.name == names[speaker_rank]]
 
 
-def _say(client, account, headers, index: int) -> dict:
-    response = client.post(
-        f"{account.prefix()}/interactions/register?wait=10",
-        data={"audio": (io.BytesIO(wav_bytes(speech(index))), "a.wav"), "client_id": "kitchen"},
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 200, response.json
-    [interaction_id] = response.json["result"]["interaction_ids"]
-    return client.get(
-        f"{account.prefix()}/interactions/{interaction_id}", headers=account.headers
-    ).json
-
-
 def test_a_new_voice_becomes_person_one_and_is_recognised_again(client, alice, mic):
     first, second = _files_of(0)[:2]
-    heard = _say(client, alice, mic, first)
+    heard = upload_utterance(client, alice, mic, speech(first))
     assert heard["person_id"] is not None and heard["speaker_id"] == heard["person_id"]
     assert heard["confidence"] is None  # a new voice: nobody to compare with
     person = client.get(
@@ -44,7 +31,7 @@ def test_a_new_voice_becomes_person_one_and_is_recognised_again(client, alice, m
     ).json
     assert (person["name"], person["index"], person["voice_sample_count"]) == (None, 1, 1)
     assert person["last_heard_at"] == heard["timestamp"]
-    again = _say(client, alice, mic, second)
+    again = upload_utterance(client, alice, mic, speech(second))
     assert again["person_id"] == heard["person_id"]
     assert again["confidence"] >= 0.75
     events = client.get(f"{alice.prefix()}/events", headers=alice.headers).json["events"]
@@ -52,9 +39,9 @@ def test_a_new_voice_becomes_person_one_and_is_recognised_again(client, alice, m
 
 
 def test_two_strangers_become_two_persons(client, alice, mic):
-    a = _say(client, alice, mic, _files_of(1)[0])
-    b = _say(client, alice, mic, _files_of(2)[0])
-    a2 = _say(client, alice, mic, _files_of(1)[1])
+    a = upload_utterance(client, alice, mic, speech(_files_of(1)[0]))
+    b = upload_utterance(client, alice, mic, speech(_files_of(2)[0]))
+    a2 = upload_utterance(client, alice, mic, speech(_files_of(1)[1]))
     assert a["person_id"] != b["person_id"]
     assert a2["person_id"] == a["person_id"]
     indexes = sorted(p.index for p in db.session.scalars(db.select(Person)))
@@ -63,13 +50,13 @@ def test_two_strangers_become_two_persons(client, alice, mic):
 
 def test_a_voice_known_in_one_network_is_new_in_another(client, alice, bob, mic, device_key):
     first, second = _files_of(3)[:2]
-    in_alice = _say(client, alice, mic, first)
+    in_alice = upload_utterance(client, alice, mic, speech(first))
     bob_key = client.post(
         f"{bob.prefix()}/service/keys", json={"name": "mic"}, headers=bob.headers
     ).json["key"]
     bob_mic = {"X-API-Key": bob_key}
     client.post(f"{bob.prefix()}/service/client/register/kitchen", headers=bob_mic)
-    in_bob = _say(client, bob, bob_mic, second)
+    in_bob = upload_utterance(client, bob, bob_mic, speech(second))
     assert in_bob["person_id"] != in_alice["person_id"]
     assert in_bob["confidence"] is None  # Bob's network had no profile to match
     owner = db.session.get(Person, uuid.UUID(in_bob["person_id"])).network_id
@@ -77,7 +64,7 @@ def test_a_voice_known_in_one_network_is_new_in_another(client, alice, bob, mic,
 
 
 def test_deleting_a_person_deletes_their_voice_data(client, alice, mic):
-    heard = _say(client, alice, mic, _files_of(4)[0])
+    heard = upload_utterance(client, alice, mic, speech(_files_of(4)[0]))
     assert db.session.scalar(db.select(db.func.count()).select_from(VoiceSample)) == 1
     client.delete(f"{alice.prefix()}/persons/{heard['person_id']}", headers=alice.headers)
     assert db.session.scalar(db.select(db.func.count()).select_from(VoiceSample)) == 0
@@ -107,7 +94,7 @@ def test_short_speech_is_left_unattributed(client, alice, mic):
 
 
 def test_a_speaker_correction_moves_the_voice_to_the_right_profile(client, alice, mic):
-    stranger = _say(client, alice, mic, _files_of(6)[0])
+    stranger = upload_utterance(client, alice, mic, speech(_files_of(6)[0]))
     named = client.post(
         f"{alice.prefix()}/persons", json={"name": "Ann"}, headers=alice.headers
     ).json
@@ -124,12 +111,12 @@ def test_a_speaker_correction_moves_the_voice_to_the_right_profile(client, alice
     assert (ann["voice_sample_count"], ann["is_enrolled"]) == (1, True)
     assert (old["voice_sample_count"], old["is_enrolled"]) == (0, False)
     # Ann's next utterance is now recognised as Ann's.
-    again = _say(client, alice, mic, _files_of(6)[1])
+    again = upload_utterance(client, alice, mic, speech(_files_of(6)[1]))
     assert again["person_id"] == named["id"]
 
 
 def test_merging_persons_merges_their_voice_profiles(client, alice, mic):
-    first = _say(client, alice, mic, _files_of(7)[0])
+    first = upload_utterance(client, alice, mic, speech(_files_of(7)[0]))
     named = client.post(
         f"{alice.prefix()}/persons", json={"name": "Bo"}, headers=alice.headers
     ).json
@@ -139,7 +126,7 @@ def test_merging_persons_merges_their_voice_profiles(client, alice, mic):
         headers=alice.headers,
     ).json
     assert merged["voice_sample_count"] == 1 and merged["is_enrolled"] is True
-    assert _say(client, alice, mic, _files_of(7)[1])["person_id"] == named["id"]
+    assert upload_utterance(client, alice, mic, speech(_files_of(7)[1]))["person_id"] == named["id"]
 
 
 def _enrol(client, account, person_id: str, index: int, field: str = "audio_file"):
@@ -165,9 +152,9 @@ def test_enrolled_person_is_recognised_by_name(client, alice, mic):
     ).json
     assert {s["source"] for s in samples} == {"enrolled"}
     assert all(s["description"] == "hello" and s["speech_s"] >= 2 for s in samples)
-    heard = _say(client, alice, mic, _files_of(8)[5])
+    heard = upload_utterance(client, alice, mic, speech(_files_of(8)[5]))
     assert heard["person_id"] == ann["id"] and heard["confidence"] >= 0.75
-    stranger = _say(client, alice, mic, _files_of(9)[0])
+    stranger = upload_utterance(client, alice, mic, speech(_files_of(9)[0]))
     assert stranger["person_id"] != ann["id"]
 
 
@@ -234,20 +221,20 @@ def test_legacy_update_renames_and_enrols(client, alice):
 
 def test_the_threshold_is_a_network_setting(client, alice, mic):
     """A stricter network threshold turns a match into a new unnamed person."""
-    first = _say(client, alice, mic, _files_of(0)[1])
+    first = upload_utterance(client, alice, mic, speech(_files_of(0)[1]))
     client.patch(
         f"/api/v1/networks/{alice.network_id}",
         json={"settings": {"speaker_threshold": 0.999}},
         headers=alice.headers,
     )
-    second = _say(client, alice, mic, _files_of(0)[2])
+    second = upload_utterance(client, alice, mic, speech(_files_of(0)[2]))
     assert second["person_id"] != first["person_id"]
     client.patch(
         f"/api/v1/networks/{alice.network_id}",
         json={"settings": {"speaker_threshold": None}},
         headers=alice.headers,
     )
-    third = _say(client, alice, mic, _files_of(0)[3])
+    third = upload_utterance(client, alice, mic, speech(_files_of(0)[3]))
     assert third["person_id"] in {first["person_id"], second["person_id"]}
 
 

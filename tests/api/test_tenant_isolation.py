@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from mira.clients.models import Client
 from mira.extensions import db
 from mira.jobs.models import Job
 from mira.memories.models import Memory
-from mira.service.models import Client
 from mira.types import utcnow
 from tests.api.factories import (
     create_interaction,

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from mira import __version__
+from mira.clients.models import Client
 from mira.errors import Conflict, MiraError, NotFound
 from mira.events import services as events
 from mira.extensions import db
 from mira.jobs.models import Job
 from mira.networks.models import Network
 from mira.queries import page
-from mira.service.models import Client
 from mira.types import utcnow
 
 
@@ -42,6 +42,16 @@ def client_dict(client: Client, best: str | None) -> dict[str, Any]:
 def find_client(network_id: uuid.UUID, client_id: str) -> Client | None:
     return db.session.scalar(
         db.select(Client).where(Client.network_id == network_id, Client.client_id == client_id)
+    )
+
+
+def latest_at_address(network_id: uuid.UUID, ip: str | None) -> str | None:
+    """The id of the network's client last registered (or seen) from this address, if any."""
+    return db.session.scalar(
+        db.select(Client.client_id)
+        .where(Client.network_id == network_id, Client.ip == ip)
+        .order_by(Client.last_seen.desc(), Client.client_id)
+        .limit(1)
     )
 
 

@@ -1,7 +1,6 @@
 from flask import request
 from flask.views import MethodView
 
-from mira import legacy_lan
 from mira import openapi_examples as examples
 from mira.apps_api import for_apps, json_response
 from mira.auth import services as auth_services
@@ -12,15 +11,8 @@ from mira.auth.scope import (
     parse_uuid,
     scope,
 )
-from mira.schemas import (
-    TOTAL_COUNT_HEADER,
-    MessageSchema,
-    PageArgs,
-    check_client_id,
-    page_headers,
-)
-from mira.service import services
-from mira.service.schemas import (
+from mira.clients import services
+from mira.clients.schemas import (
     CLIENT_LIST_DOC,
     AppsClientRenameSchema,
     ClientCreateSchema,
@@ -34,8 +26,20 @@ from mira.service.schemas import (
     ServiceInfoSchema,
     ServiceStatusSchema,
 )
+from mira.schemas import (
+    TOTAL_COUNT_HEADER,
+    MessageSchema,
+    PageArgs,
+    check_client_id,
+    page_headers,
+)
 
 blp = network_blueprint("service", __name__, "Clients, device keys and the listening switch")
+
+# terminal-client exits unless its register reply says this: the version of the API the
+# first-generation clients (legacy LAN mode, mira/legacy_lan.py) were written against, not
+# Mira's own version (`mira_version`).
+LEGACY_PROTOCOL_VERSION = "2.0.0"
 
 
 @blp.route("/info")
@@ -63,7 +67,7 @@ class Register(MethodView):
             scope().network_id, check_client_id(client_id), metadata, request.remote_addr
         )
         if scope().legacy_lan:
-            registered["version"] = legacy_lan.PROTOCOL_VERSION
+            registered["version"] = LEGACY_PROTOCOL_VERSION
         return registered
 
 

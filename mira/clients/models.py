@@ -27,7 +27,7 @@ class Client(db.Model):
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Realtime: the last time a socket confirmed it holds this client (null: never held by one),
-    # and when its last socket closed (null while held). See mira/service/lifecycle.py.
+    # and when its last socket closed (null while held). See mira/clients/services.py.
     socket_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stream_score: Mapped[float | None] = mapped_column(Float)

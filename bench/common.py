@@ -28,11 +28,12 @@ HOST = "127.0.0.1"
 
 def add_settings_option(parser: argparse.ArgumentParser) -> None:
     """--settings WORKERSxTHREADS[,...]; defaults to what gunicorn.conf.py would use here."""
+    threads = os.environ.get("GUNICORN_THREADS") or str(
+        8 + int(os.environ.get("MIRA_REALTIME_MAX_SOCKETS") or "500")
+    )
     parser.add_argument(
         "--settings",
-        default=(
-            f"{os.environ.get('GUNICORN_WORKERS', '1')}x{os.environ.get('GUNICORN_THREADS', '8')}"
-        ),
+        default=f"{os.environ.get('GUNICORN_WORKERS', '1')}x{threads}",
         help="comma-separated WORKERSxTHREADS, e.g. 1x8,2x4",
     )
 

@@ -279,7 +279,7 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_CONVERSATION_GAP_S": _env_float("MIRA_CONVERSATION_GAP_S", 300.0),
         "MIRA_SPEAKER_CHANGE_GAP_S": _env_float("MIRA_SPEAKER_CHANGE_GAP_S", 150.0),
         "MIRA_EVENTS_MAX_WAIT_S": _env_float("MIRA_EVENTS_MAX_WAIT_S", 25.0),
-        "MIRA_EVENTS_POLL_S": _env_float("MIRA_EVENTS_POLL_S", 0.25),
+        "MIRA_EVENTS_POLL_S": _env_float("MIRA_EVENTS_POLL_S", 2.0),
         "MIRA_MAX_TEXT_LENGTH": _env_int("MIRA_MAX_TEXT_LENGTH", 10_000),
         # Audio pipeline
         "MIRA_DEDUP_WINDOW_MS": _env_int("MIRA_DEDUP_WINDOW_MS", 1500),

@@ -63,6 +63,11 @@ def events_after(
 ) -> tuple[list[Event], int]:
     """Events newer than `cursor`, waiting up to `wait_s` for one to appear.
 
+    A waiting poll sleeps until this process's realtime hub sees an event of the network (see
+    `Hub.waiter`), and reads the table at least every `poll_s` besides, for events no hub
+    announces (another process without Redis, the CLI): 50 waiting polls cost next to nothing
+    instead of hundreds of queries a second.
+
     Without a cursor the caller gets the most recent events (oldest of them first) and the
     cursor to continue from, so a fresh client neither replays the whole feed nor waits.
     """
@@ -77,13 +82,20 @@ def events_after(
         )
         recent.reverse()
         return recent, (recent[-1].id if recent else 0)
+    from flask import current_app
+
+    from mira.realtime.hub import hub_for
+
     deadline = time.monotonic() + wait_s
-    while True:
-        events = newer_than(network_id, cursor, limit)
-        if events:
-            return events, events[-1].id
-        if time.monotonic() >= deadline:
-            return [], cursor
-        # End the read transaction so the next poll sees rows committed meanwhile.
-        db.session.rollback()
-        time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+    with hub_for(current_app).waiter(network_id) as woken:
+        while True:
+            woken.clear()
+            events = newer_than(network_id, cursor, limit)
+            if events:
+                return events, events[-1].id
+            if time.monotonic() >= deadline:
+                return [], cursor
+            # End the read transaction (and hand its connection back to the pool) so the next
+            # read sees rows committed meanwhile.
+            db.session.rollback()
+            woken.wait(min(poll_s, max(0.0, deadline - time.monotonic())))

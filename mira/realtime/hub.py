@@ -14,11 +14,13 @@ connection's own thread, so one slow client never holds up the others.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -113,6 +115,8 @@ class Hub:
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self._redis_retry_at = 0.0
+        # Long-polls of /events waiting in this process, by network: woken by each event.
+        self._waiters: dict[uuid.UUID, set[threading.Event]] = {}
         self.channel = CHANNEL.format(queue=app.config.get("MIRA_QUEUE_NAME", "mira"))
 
     # Sockets -------------------------------------------------------------------------------
@@ -123,18 +127,19 @@ class Hub:
             if conn not in conns:
                 conns.add(conn)
                 metrics.sockets_changed(+1)
-            if self._thread is None:
-                # The read-back starts where this socket starts (its network's newest event when
-                # it connected), not whenever the thread first gets to look: an event committed
-                # in between would otherwise fall below the floor and, if pub/sub missed it too,
-                # never arrive.
-                self._thread = threading.Thread(
-                    target=self._run,
-                    args=(conn.after_id,),
-                    name="mira-realtime-hub",
-                    daemon=True,
-                )
-                self._thread.start()
+            # The read-back starts where this socket starts (its network's newest event when it
+            # connected), not whenever the thread first gets to look: an event committed in
+            # between would otherwise fall below the floor and, if pub/sub missed it too, never
+            # arrive.
+            self._start(conn.after_id)
+
+    def _start(self, floor: int | None) -> None:
+        """The background thread (pub/sub, read-back), once; the caller holds the lock."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, args=(floor,), name="mira-realtime-hub", daemon=True
+            )
+            self._thread.start()
 
     def remove(self, conn: Connection) -> None:
         with self._lock:
@@ -189,6 +194,7 @@ class Hub:
         network_id = event["network_id"]
         if not isinstance(network_id, uuid.UUID):
             network_id = uuid.UUID(str(network_id))
+        self._wake(network_id)
         conns = self._connections(network_id)
         if not conns:
             return
@@ -196,6 +202,35 @@ class Hub:
         if frame is not None:
             for conn in conns:
                 conn.offer(frame)
+
+    # Long-polls ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def waiter(self, network_id: uuid.UUID) -> Iterator[threading.Event]:
+        """An Event set whenever an event of the network reaches this process (committed here,
+        or published by another process through Redis), for a long-poll to sleep on instead of
+        reading the table over and over. Clear it before each read of the table: an event
+        delivered after the clear sets it again, so none is slept through."""
+        woken = threading.Event()
+        with self._lock:
+            self._waiters.setdefault(network_id, set()).add(woken)
+            if self.app.config.get("REDIS_URL"):
+                self._start(None)  # events committed by workers arrive through pub/sub
+        try:
+            yield woken
+        finally:
+            with self._lock:
+                waiting = self._waiters.get(network_id)
+                if waiting is not None:
+                    waiting.discard(woken)
+                    if not waiting:
+                        del self._waiters[network_id]
+
+    def _wake(self, network_id: uuid.UUID) -> None:
+        with self._lock:
+            waiting = list(self._waiters.get(network_id, ()))
+        for woken in waiting:
+            woken.set()
 
     def _redis(self):
         from mira.queue import redis_connection
@@ -334,6 +369,8 @@ class ReadBack:
 
 
 def hub_for(app: Flask) -> Hub:
+    # The hub's thread outlives the request: it must hold the app, not `current_app`'s proxy.
+    app = getattr(app, "_get_current_object", lambda: app)()
     hub = app.extensions.get("mira_realtime")
     if hub is None:
         hub = app.extensions.setdefault("mira_realtime", Hub(app))

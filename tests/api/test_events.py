@@ -179,6 +179,32 @@ def test_a_long_poll_returns_early_when_an_event_is_written(client, alice, app):
     assert int(body["cursor"]) > int(cursor)
 
 
+def test_a_waiting_long_poll_is_woken_by_the_event_not_by_reading_the_table(
+    client, alice, app, monkeypatch
+):
+    """The table is read only every MIRA_EVENTS_POLL_S (here longer than the wait): the event
+    must reach the poll through the process's hub, or the poll ends empty."""
+    monkeypatch.setitem(app.config, "MIRA_EVENTS_POLL_S", 60.0)
+    cursor = feed(client, alice)["cursor"]
+    thread = _write_event_later(app, alice.network_id, 0.3)
+    started = time.monotonic()
+    body = feed(client, alice, f"?after={cursor}&wait=8")
+    elapsed = time.monotonic() - started
+    thread.join(timeout=5)
+    assert [e["data"] for e in body["events"]] == [{"from": "thread"}]
+    assert elapsed < 6
+
+
+def test_waiting_long_polls_leave_no_waiter_behind(client, alice, bob, app):
+    from mira.realtime.hub import hub_for
+
+    cursor = feed(client, alice)["cursor"]
+    thread = _write_event_later(app, bob.network_id, 0.1)
+    feed(client, alice, f"?after={cursor}&wait=0.3")
+    thread.join(timeout=5)
+    assert hub_for(app)._waiters == {}
+
+
 def test_a_long_poll_with_nothing_happening_returns_empty_after_the_wait(client, alice):
     create_person(client, alice, "Ada")
     cursor = feed(client, alice)["cursor"]

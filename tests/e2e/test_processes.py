@@ -226,3 +226,34 @@ def test_a_spoken_reminder_ends_as_a_command_and_a_remind_action_at_five(stack):
     kinds = [e["type"] for e in events]
     assert "interaction.created" in kinds and "action.created" in kinds
     assert "conversation.updated" in kinds
+
+
+def test_a_waiting_long_poll_hears_of_another_processs_change_through_redis(stack):
+    """The polled web process reads the table only every 60 s here: a change committed by
+    another process (a second gunicorn; a worker publishes the same way) must wake its waiting
+    long-poll through Redis pub/sub, or the poll ends empty after its 25 s."""
+    import threading
+
+    stack.start_web(MIRA_EVENTS_POLL_S="60")
+    other = stack.start_web("web2")
+    user = {"Authorization": "Bearer " + _login(stack)}
+    cursor = requests.get(stack.url("/events"), headers=user, timeout=10).json()["cursor"]
+    answer: dict = {}
+
+    def poll():
+        started = time.monotonic()
+        response = requests.get(
+            stack.url(f"/events?after={cursor}&wait=25"), headers=user, timeout=40
+        )
+        answer.update(body=response.json(), elapsed=time.monotonic() - started)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(1.0)  # the poll is waiting before the change
+    response = requests.post(
+        f"{other}/api/v1/{stack.network_id}/persons", json={"name": "Ada"}, headers=user, timeout=10
+    )
+    assert response.status_code == 201, response.text
+    poller.join(timeout=40)
+    assert [e["type"] for e in answer["body"]["events"]] == ["person.created"], answer
+    assert answer["elapsed"] < 20, answer["elapsed"]

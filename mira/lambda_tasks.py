@@ -99,6 +99,19 @@ def tick(event: dict, context: Any) -> dict[str, int]:
     return result
 
 
+@_lambda_entry
+def sweep_audio(event: dict, context: Any) -> dict[str, Any]:
+    """Scheduled hourly: stored audio no row refers to (an upload whose process died between the
+    blob and the commit), older than MIRA_ORPHAN_AUDIO_AGE_S, and idempotency keys past their
+    time. Workers run the same sweep on a timer; Lambda has no long-lived process for it."""
+    from mira.ops.orphans import sweep_orphan_audio
+
+    with _app_context() as app:
+        result = sweep_orphan_audio(app.config["MIRA_ORPHAN_AUDIO_AGE_S"])
+    log.info("sweep_audio: %s", result)
+    return result
+
+
 def _retention_days(event: dict) -> int | None:
     """Days of data to keep: the scheduled event's `kwargs.days`, else MIRA_RETENTION_DAYS."""
     value = (event.get("kwargs") or {}).get("days")

@@ -326,6 +326,22 @@ def test_the_orphan_sweep_removes_old_unreferenced_audio_only(client, app, alice
     assert not store.exists(fresh_orphan) and store.exists(referenced)
 
 
+def test_lambdas_hourly_audio_sweep_deletes_old_orphans_at_the_configured_age(app, alice):
+    from mira import lambda_tasks
+
+    store = blob_store(app)
+    old, fresh = (f"{alice.network_id}/2026/01/01/{uuid.uuid4()}.wav" for _ in range(2))
+    for key, seconds in ((old, 7200), (fresh, 600)):
+        store.put(key, b"RIFF")
+        _age(app, key, seconds)
+    app.config["MIRA_ORPHAN_AUDIO_AGE_S"] = 3600.0
+    assert lambda_tasks.sweep_audio({}, None)["orphan_audio_deleted"] == 1
+    assert not store.exists(old) and store.exists(fresh)
+    app.config["MIRA_ORPHAN_AUDIO_AGE_S"] = 300.0
+    assert lambda_tasks.sweep_audio()["orphan_audio_deleted"] == 1
+    assert not store.exists(fresh)
+
+
 def test_the_sweep_forgets_expired_keys(client, app, alice, mic):
     from mira.ops.orphans import sweep_orphan_audio
 

@@ -112,8 +112,10 @@ def test_scheduled_events_reach_importable_functions(stage):
         "mira.lambda_tasks.sweep",
         "mira.lambda_tasks.tick",
         "mira.lambda_tasks.purge",
+        "mira.lambda_tasks.sweep_audio",
     }
     assert events["mira.lambda_tasks.tick"]["expression"] == "rate(1 minute)"
+    assert events["mira.lambda_tasks.sweep_audio"]["expression"] == "rate(1 hour)"
     assert events["mira.lambda_tasks.purge"]["expression"].startswith("cron(")
     assert int(events["mira.lambda_tasks.purge"]["kwargs"]["days"]) >= 1
     sweep_minutes = re.fullmatch(

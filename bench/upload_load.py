@@ -1,4 +1,4 @@
-"""Upload load: concurrent clients posting utterances to gunicorn, RQ workers draining them.
+"""Upload load: concurrent clients posting utterances to gunicorn, next to the stack's floor.
 
 Creates its own PostgreSQL database and RQ queue name, migrates, provisions a user, network and
 device key with the `flask mira` CLI, registers one client id per load client, starts gunicorn
@@ -6,6 +6,14 @@ device key with the `flask mira` CLI, registers one client id per load client, s
 `POST /api/v1/{network}/interactions/register` (multipart: a 3 s 16 kHz mono s16 WAV cut from the
 LibriSpeech files in tests/data, made in memory) from a separate load-generator process (one
 keep-alive http.client connection per client thread).
+
+The floor, in the same run: `bench/floor_app.py`, a bare Flask endpoint that parses the same
+multipart body, writes and fsyncs the file, inserts one row into a table of the same database
+and RPUSHes one id to Redis, served by a second gunicorn with the same config and shape
+(`gunicorn.conf.py`, same workers x threads, gthread) and driven by the same load generator,
+clients and WAVs. Each pair measures the floor, then Mira, back to back; with `--pairs N` the
+pairs repeat and the medians are compared. Printed: both throughputs and p95s, Mira/floor for
+throughput (PASS at >= 0.75) and for p95 (PASS at <= 1.5).
 
 Every upload carries chunk_start_ms/chunk_end_ms. Each upload has its own slot (its own time
 interval), so no two are duplicates, except in every 10th round, where clients upload in groups
@@ -16,9 +24,16 @@ slots (PASS/FAIL), the worker drain rate, worker RSS after warm-up and web RSS a
 Reference in the same run: GET /health at the same concurrency. Targets: p95 <= 50 ms,
 >= 150 uploads/s, web RSS <= 150 MB.
 
+Queue workers: by default they run during the load (they compete for the CPU). With
+`--workers-after` they start once the load is over and drain it (the checks above still run);
+with `--no-workers` none ever runs: the issue's floor comparison, without the drain and the
+interaction checks (each accepted upload must still answer 202 with a job, and the number of
+queued job rows must equal the accepted uploads).
+
     .venv/bin/python bench/upload_load.py                          # 16 clients, 2 RQ workers
     .venv/bin/python bench/upload_load.py --settings 1x8,2x4 --rq-workers 1
     .venv/bin/python bench/upload_load.py --workers-after          # drain after the load
+    .venv/bin/python bench/upload_load.py --no-workers --pairs 3   # Mira vs the floor only
 
 Only 127.0.0.1 is contacted. Every process started here is stopped and the database dropped,
 even on failure.
@@ -69,6 +84,8 @@ DUP_GROUPS = (3, 2)  # group sizes, alternating, in a duplicate round
 TARGET_P95_MS = 50.0
 TARGET_RPS = 150.0
 TARGET_RSS_MB = 150.0
+TARGET_FLOOR_RPS_RATIO = 0.75  # Mira's uploads/s at least this share of the floor's
+TARGET_FLOOR_P95_RATIO = 1.5  # Mira's p95 at most this multiple of the floor's
 BOUNDARY = "mira-bench-boundary-7f3a"
 
 
@@ -144,7 +161,8 @@ def plan(clients: int, rounds: int, round_base: int, clip_count: int):
 
 def _drive(args: argparse.Namespace) -> None:
     """Child process: N client threads, one keep-alive connection each; prints JSON."""
-    clips = json.loads(sys.stdin.read()) if args.mode == "upload" else {}
+    uploading = args.mode in ("upload", "floor")
+    clips = json.loads(sys.stdin.read()) if uploading else {}
     key = os.environ.get("MIRA_BENCH_KEY", "")
     latencies: list[list[float]] = [[] for _ in range(args.clients)]
     accepted: list[list[list]] = [[] for _ in range(args.clients)]
@@ -153,10 +171,12 @@ def _drive(args: argparse.Namespace) -> None:
     lock = threading.Lock()
     deadline = time.monotonic() + args.duration
 
-    if args.mode == "upload":
+    if uploading:
         clip_bytes = [bytes.fromhex(c) for c in clips["clips"]]
         schedule = plan(args.clients, args.rounds, args.round_base, len(clip_bytes))
-        path = f"/api/v1/{args.network}/interactions/register"
+        path = (
+            f"/api/v1/{args.network}/interactions/register" if args.mode == "upload" else "/upload"
+        )
     else:
         schedule = [[(0, 0)] * args.rounds for _ in range(args.clients)]
         path = "/health"
@@ -168,7 +188,7 @@ def _drive(args: argparse.Namespace) -> None:
         for slot, clip in schedule[index]:
             if time.monotonic() > deadline:
                 break
-            if args.mode == "upload":
+            if uploading:
                 start_ms = args.epoch_ms + slot * SLOT_MS
                 body = multipart(
                     clip_bytes[clip],
@@ -196,8 +216,8 @@ def _drive(args: argparse.Namespace) -> None:
                 conn = http.client.HTTPConnection(HOST, args.port, timeout=30)
                 status, text = 0, repr(exc).encode()
             latencies[index].append(time.perf_counter() - started)
-            ok = 202 if args.mode == "upload" else 200
-            if status == ok and args.mode == "upload":
+            ok = 202 if uploading else 200
+            if status == ok and uploading:
                 accepted[index].append([slot, json.loads(text)["job_id"]])
             with lock:
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
@@ -247,7 +267,7 @@ def run_load(port: int, mode: str, clients: int, rounds: int, duration: float, *
         raise RuntimeError(f"load generator failed:\n{done.stderr[-3000:]}")
     data = json.loads(done.stdout)
     lat = data["latencies_ms"]
-    ok = "202" if mode == "upload" else "200"
+    ok = "202" if mode in ("upload", "floor") else "200"
     good = data["statuses"].get(ok, 0)
     return {
         **latency_figures(lat),
@@ -275,6 +295,33 @@ def start_rq_workers(procs: Processes, count: int, tag: str) -> list[subprocess.
             time.sleep(0.2)
     time.sleep(1.0)  # the RQ Worker object registers after "ready"
     return workers
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of gunicorn's workers, from /proc."""
+    total = 0.0
+    for child in children(pid):
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def measured(server_pid: int, *args, **kwargs) -> dict:
+    """run_load, with the CPU time its gunicorn's workers spent per accepted upload."""
+    before = cpu_s(server_pid)
+    result = run_load(*args, **kwargs)
+    good = result["n"] - result["errors"]
+    result["cpu_ms"] = (cpu_s(server_pid) - before) * 1000 / good if good else float("nan")
+    return result
+
+
+def floor_command(port: int) -> list[str]:
+    """bench/floor_app.py under the same gunicorn config (and so the same shape) as Mira."""
+    command = gunicorn_command(port)
+    return [*command[:-1], "--pythonpath", str(Path(__file__).resolve().parent), "floor_app:app"]
 
 
 def register_clients(port: int, network: str, key: str, clients: int) -> None:
@@ -322,6 +369,62 @@ def wait_jobs(database: str, timeout: float) -> tuple[dict[str, int], float]:
 line = partial(latency_line, name_width=30, count_width=5, rate_width=6, rate_unit="/s")
 
 
+def drain_checks(args, procs, database, workers, accepted, load_started) -> dict:
+    """After the load: wait for the RQ workers to drain it, then check what they made."""
+    counts, waited = wait_jobs(database, args.drain_timeout)
+    if counts.get("queued") or counts.get("running"):  # show what is stuck, and where
+        for row in db_query(
+            database,
+            "SELECT pid, state, wait_event_type, wait_event, left(query, 120) "
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
+            "pg_backend_pid()",
+        ):
+            print("   pg:", row)
+        for name, _ in procs.procs:
+            if name.startswith("worker"):
+                print(f"   {name} log tail:", procs.log(name)[-1500:])
+    worker_rss_end = [rss_mb(w.pid) for w in workers]
+
+    expected = len({slot for slot, _ in accepted})
+    interactions = db_query(database, "SELECT count(*) FROM interactions")[0][0]
+    leaked = db_query(
+        database,
+        "SELECT count(*) FROM (SELECT j.dedup_start_ms FROM interactions i JOIN jobs j "
+        "ON j.id = i.job_id GROUP BY j.dedup_start_ms HAVING count(*) > 1) AS d",
+    )[0][0]
+    span = db_query(
+        database,
+        "SELECT count(*), extract(epoch FROM max(finished_at) - min(started_at)) FROM jobs "
+        "WHERE started_at >= to_timestamp(%s)",
+        (load_started,),
+    )[0]
+    stages = db_query(
+        database,
+        "SELECT key, percentile_cont(0.5) WITHIN GROUP (ORDER BY value::text::float) "
+        "FROM jobs, jsonb_each(timings::jsonb) GROUP BY key ORDER BY key",
+    )
+    stages += db_query(
+        database,
+        "SELECT 'run_ms', percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+        "extract(epoch FROM finished_at - started_at) * 1000) FROM jobs",
+    )
+    failed = db_query(
+        database,
+        "SELECT error, count(*) FROM jobs WHERE status = 'failed' GROUP BY error LIMIT 5",
+    )
+    return {
+        "worker_rss_end": worker_rss_end,
+        "counts": counts,
+        "waited": waited,
+        "expected": expected,
+        "interactions": interactions,
+        "leaked": leaked,
+        "drain": (span[0] / float(span[1])) if span[1] else float("nan"),
+        "failed": failed,
+        "stages": stages,
+    }
+
+
 def bench_setting(args, base_env, gunicorn_workers, gunicorn_threads, clips) -> dict:
     tag = uuid.uuid4().hex[:8]
     database = f"mira_upload_bench_{tag}"
@@ -346,13 +449,26 @@ def bench_setting(args, base_env, gunicorn_workers, gunicorn_threads, clips) -> 
         network = user["default_network_id"]
         key = json.loads(flask(env, "mira", "create-device-key", network))["key"]
 
-        port = free_port()
+        from floor_app import FLOOR_TABLE_SQL
+
+        db_query(database, FLOOR_TABLE_SQL + "; SELECT 1")
+        port, floor_port = free_port(), free_port()
         web = procs.start("web", gunicorn_command(port))
+        floor = procs.start(
+            "floor",
+            floor_command(floor_port),
+            FLOOR_DATABASE_URL=env["DATABASE_URL"],
+            FLOOR_STORAGE=str(Path(storage.name) / "floor"),
+            FLOOR_REDIS_LIST=f"{env['MIRA_QUEUE_NAME']}:floor",
+            MIRA_METRICS_DIR=str(Path(storage.name) / "floor-metrics"),
+        )
         wait_healthy(port, web)
+        wait_healthy(floor_port, floor, log=lambda: procs.log("floor"))
         register_clients(port, network, key, args.clients)
 
         workers: list[subprocess.Popen] = []
-        if not args.workers_after:
+        result["worker_rss_warm"] = []
+        if not (args.workers_after or args.no_workers):
             workers = start_rq_workers(procs, args.rq_workers, "a")
             result["worker_rss_warm"] = [rss_mb(w.pid) for w in workers]
 
@@ -360,78 +476,44 @@ def bench_setting(args, base_env, gunicorn_workers, gunicorn_threads, clips) -> 
         common = {"network": network, "key": key, "clips": clips, "epoch_ms": epoch_ms}
         # Warm-up: every gunicorn worker thread imports lazily, opens its pool; counted too.
         warm = run_load(port, "upload", args.clients, 2, 60, round_base=0, **common)
+        run_load(floor_port, "floor", args.clients, 2, 60, round_base=0, **common)
         run_load(port, "health", args.clients, 20, 30)
         ref = run_load(port, "health", args.clients, args.requests // args.clients, args.duration)
         load_started = time.time()
-        up = run_load(
-            port,
-            "upload",
-            args.clients,
-            args.requests // args.clients,
-            args.duration,
-            round_base=2,
-            **common,
-        )
+        rounds = args.requests // args.clients
+        floors, ups = [], []
+        for pair in range(args.pairs):
+            # The floor first, then Mira, back to back: the same load on the same machine.
+            floors.append(
+                measured(
+                    floor.pid, floor_port, "floor", args.clients, rounds, args.duration, **common
+                )
+            )
+            ups.append(
+                measured(
+                    web.pid,
+                    port,
+                    "upload",
+                    args.clients,
+                    rounds,
+                    args.duration,
+                    round_base=2 + pair * rounds,
+                    **common,
+                )
+            )
         web_rss = [rss_mb(pid) for pid in children(web.pid)]
+        accepted = warm["accepted"] + [a for u in ups for a in u["accepted"]]
         if args.workers_after:
             workers = start_rq_workers(procs, args.rq_workers, "b")
             result["worker_rss_warm"] = [rss_mb(w.pid) for w in workers]
-        counts, waited = wait_jobs(database, args.drain_timeout)
-        if counts.get("queued") or counts.get("running"):  # show what is stuck, and where
-            for row in db_query(
-                database,
-                "SELECT pid, state, wait_event_type, wait_event, left(query, 120) "
-                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
-                "pg_backend_pid()",
-            ):
-                print("   pg:", row)
-            for name, _ in procs.procs:
-                if name.startswith("worker"):
-                    print(f"   {name} log tail:", procs.log(name)[-1500:])
-        result["worker_rss_end"] = [rss_mb(w.pid) for w in workers]
-
-        accepted = warm["accepted"] + up["accepted"]
-        expected = len({slot for slot, _ in accepted})
-        interactions = db_query(database, "SELECT count(*) FROM interactions")[0][0]
-        leaked = db_query(
-            database,
-            "SELECT count(*) FROM (SELECT j.dedup_start_ms FROM interactions i JOIN jobs j "
-            "ON j.id = i.job_id GROUP BY j.dedup_start_ms HAVING count(*) > 1) AS d",
-        )[0][0]
-        span = db_query(
-            database,
-            "SELECT count(*), extract(epoch FROM max(finished_at) - min(started_at)) FROM jobs "
-            "WHERE started_at >= to_timestamp(%s)",
-            (load_started,),
-        )[0]
-        stages = db_query(
-            database,
-            "SELECT key, percentile_cont(0.5) WITHIN GROUP (ORDER BY value::text::float) "
-            "FROM jobs, jsonb_each(timings::jsonb) GROUP BY key ORDER BY key",
-        )
-        stages += db_query(
-            database,
-            "SELECT 'run_ms', percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-            "extract(epoch FROM finished_at - started_at) * 1000) FROM jobs",
-        )
-        failed = db_query(
-            database,
-            "SELECT error, count(*) FROM jobs WHERE status = 'failed' GROUP BY error LIMIT 5",
-        )
-        result.update(
-            ref=ref,
-            up=up,
-            web_rss=web_rss,
-            counts=counts,
-            waited=waited,
-            expected=expected,
-            jobs_total=len(accepted),
-            interactions=interactions,
-            leaked=leaked,
-            drain=(span[0] / float(span[1])) if span[1] else float("nan"),
-            failed=failed,
-            stages=stages,
-        )
+        result.update(ref=ref, ups=ups, floors=floors, web_rss=web_rss, jobs_total=len(accepted))
+        if args.no_workers:  # nothing drains: the rows must all be there, queued
+            result["queued_rows"] = db_query(
+                database, "SELECT count(*) FROM jobs WHERE status = 'queued'"
+            )[0][0]
+            result["distinct_jobs"] = len({job for _, job in accepted})
+        else:
+            result.update(drain_checks(args, procs, database, workers, accepted, load_started))
     finally:
         procs.stop_all()
         try:
@@ -453,19 +535,79 @@ def _drop_queue(env: dict[str, str]) -> None:
     redis.close()
 
 
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def floor_figures(r: dict) -> dict:
+    """Medians over the pairs, and Mira/floor for throughput and p95, with their verdicts."""
+    up_rps = median([u["rps"] for u in r["ups"]])
+    up_p95 = median([u["p95"] for u in r["ups"]])
+    floor_rps = median([f["rps"] for f in r["floors"]])
+    floor_p95 = median([f["p95"] for f in r["floors"]])
+    rps_ratio = up_rps / floor_rps if floor_rps else float("nan")
+    p95_ratio = up_p95 / floor_p95 if floor_p95 else float("nan")
+    return {
+        "up_rps": up_rps,
+        "up_p95": up_p95,
+        "floor_rps": floor_rps,
+        "floor_p95": floor_p95,
+        "rps_ratio": rps_ratio,
+        "p95_ratio": p95_ratio,
+        "rps_ok": rps_ratio >= TARGET_FLOOR_RPS_RATIO,
+        "p95_ok": p95_ratio <= TARGET_FLOOR_P95_RATIO,
+        "errors": sum(u["errors"] for u in r["ups"]) + sum(f["errors"] for f in r["floors"]),
+    }
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
 def report(r: dict) -> None:
-    up, ref = r["up"], r["ref"]
+    ups, floors, ref = r["ups"], r["floors"], r["ref"]
     print(
-        f"\n== gunicorn {r['setting']} (workers x threads), {len(r['worker_rss_warm'])} RQ workers"
+        f"\n== gunicorn {r['setting']} (workers x threads), "
+        f"{len(r['worker_rss_warm'])} RQ workers during the load"
     )
-    print(line("POST interactions/register", up))
+    for i, (up, floor) in enumerate(zip(ups, floors, strict=True)):
+        tag = f" #{i + 1}" if len(ups) > 1 else ""
+        print(line(f"POST /upload (floor){tag}", floor) + f"  cpu {floor['cpu_ms']:.2f} ms/upload")
+        print(line(f"POST interactions/register{tag}", up) + f"  cpu {up['cpu_ms']:.2f} ms/upload")
+        for name, x in (("floor", floor), ("register", up)):
+            if x["errors"]:
+                print(f"{name} statuses {x['statuses']}; samples: {x['error_samples']}")
     print(line("GET /health (reference)", ref))
+    f = floor_figures(r)
+    medians = f" (medians of {len(ups)} pairs)" if len(ups) > 1 else ""
+    print(
+        f"Mira vs floor{medians}: {f['up_rps']:.1f} vs {f['floor_rps']:.1f} uploads/s, "
+        f"p95 {f['up_p95']:.1f} vs {f['floor_p95']:.1f} ms"
+    )
+    print(
+        f"ratio Mira/floor: throughput {f['rps_ratio']:.2f}x "
+        f"(>= {TARGET_FLOOR_RPS_RATIO}: {verdict(f['rps_ok'])}), "
+        f"p95 {f['p95_ratio']:.2f}x (<= {TARGET_FLOOR_P95_RATIO}: {verdict(f['p95_ok'])})"
+    )
+    up = median_run(ups)
     print(
         f"ratio upload/health: p95 {up['p95'] / ref['p95']:.2f}x, "
         f"throughput {up['rps'] / ref['rps']:.2f}x"
     )
-    if up["errors"]:
-        print(f"statuses {up['statuses']}; samples: {up['error_samples']}")
+    if "queued_rows" in r:
+        ok = r["queued_rows"] == r["jobs_total"] == r["distinct_jobs"]
+        print(
+            f"no queue workers: {r['queued_rows']} queued job rows for {r['jobs_total']} "
+            f"accepted uploads ({r['distinct_jobs']} distinct job ids): {verdict(ok)}"
+        )
+        print(
+            "RSS: gunicorn workers after load "
+            + ", ".join(f"{x:.1f}" for x in r["web_rss"])
+            + " MB"
+        )
+        return
     counts = r["counts"]
     clean = set(counts) <= {"succeeded", "superseded"}
     print(
@@ -474,10 +616,10 @@ def report(r: dict) -> None:
     )
     for error, n in r["failed"]:
         print(f"   failed x{n}: {error}")
-    verdict = "PASS" if r["interactions"] == r["expected"] and not r["leaked"] else "FAIL"
+    checked = verdict(r["interactions"] == r["expected"] and not r["leaked"])
     print(
         f"interactions {r['interactions']} vs expected {r['expected']} non-duplicate uploads "
-        f"({r['jobs_total']} accepted, {r['leaked']} utterances with >1 interaction): {verdict}"
+        f"({r['jobs_total']} accepted, {r['leaked']} utterances with >1 interaction): {checked}"
     )
     print(
         f"worker drain rate {r['drain']:.1f} jobs/s; median job stage ms: "
@@ -498,6 +640,11 @@ def met(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median throughput (the whole run, so its figures belong together)."""
+    return sorted(runs, key=lambda x: x["rps"])[len(runs) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
@@ -512,6 +659,14 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=40.0, help="cap per measurement (s)")
     parser.add_argument("--rq-workers", type=int, default=2)
     parser.add_argument("--workers-after", action="store_true", help="start RQ workers after load")
+    parser.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="no RQ worker at all (the floor comparison; no drain or interaction checks)",
+    )
+    parser.add_argument(
+        "--pairs", type=int, default=1, help="floor-then-Mira measurements; medians compared"
+    )
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     add_settings_option(parser)
     args = parser.parse_args()
@@ -538,15 +693,24 @@ def main() -> None:
 
     print("\n== summary")
     for r in results:
-        up = r["up"]
+        f = floor_figures(r)
         rss = max(r["web_rss"]) if r["web_rss"] else 0.0
-        ok = r["interactions"] == r["expected"] and not r["leaked"]
+        if "queued_rows" in r:
+            ok = r["queued_rows"] == r["jobs_total"] == r["distinct_jobs"]
+            checks = f"  queued rows {verdict(ok)}"
+        else:
+            ok = r["interactions"] == r["expected"] and not r["leaked"]
+            checks = f"  drain {r['drain']:.1f} jobs/s  interactions {verdict(ok)}"
         print(
-            f"{r['setting']:<5} p95 {up['p95']:6.1f} ms ({met(up['p95'] <= TARGET_P95_MS)})"
-            f"  {up['rps']:6.1f} uploads/s ({met(up['rps'] >= TARGET_RPS)})"
+            f"{r['setting']:<5} p95 {f['up_p95']:6.1f} ms ({met(f['up_p95'] <= TARGET_P95_MS)})"
+            f"  {f['up_rps']:6.1f} uploads/s ({met(f['up_rps'] >= TARGET_RPS)})"
             f"  web RSS {rss:5.1f} MB ({met(rss <= TARGET_RSS_MB)})"
-            f"  errors {up['errors']}  drain {r['drain']:.1f} jobs/s"
-            f"  interactions {'PASS' if ok else 'FAIL'}"
+            f"  errors {f['errors']}{checks}"
+        )
+        print(
+            f"      floor {f['floor_rps']:6.1f} uploads/s p95 {f['floor_p95']:6.1f} ms;"
+            f" Mira/floor throughput {f['rps_ratio']:.2f} ({verdict(f['rps_ok'])}),"
+            f" p95 {f['p95_ratio']:.2f} ({verdict(f['p95_ok'])})"
         )
 
 

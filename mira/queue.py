@@ -162,7 +162,12 @@ def dispatch(job_id: uuid.UUID | str, delay_s: float = 0.0) -> None:
         if delay_s > 0:
             rq_queue(app).enqueue_in(timedelta(seconds=delay_s), RUNNER, job_id, **options)
         else:
-            rq_queue(app).enqueue(RUNNER, job_id, **options)
+            # One round trip: RQ alone sends the queue's registration and the message in two
+            # (an upload's 202 waits for them).
+            rq = rq_queue(app)
+            with rq.connection.pipeline() as pipe:
+                rq.enqueue(RUNNER, job_id, pipeline=pipe, **options)
+                pipe.execute()
     elif backend == "inline":
         if delay_s > 0:
             timer = threading.Timer(delay_s, _executor(app).submit, (_run_in_context, app, job_id))

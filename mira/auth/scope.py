@@ -77,15 +77,21 @@ def _credential() -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
-def _device_key(token: str) -> DeviceKey:
-    key = db.session.scalar(select_device_key(sha256_hex(token)))
-    if key is None:
+def _device_key(token: str) -> tuple[DeviceKey, Network]:
+    """The key and its network, in one round trip (every device request, every upload)."""
+    row = db.session.execute(
+        select_device_key(sha256_hex(token))
+        .add_columns(Network)
+        .join(Network, Network.id == DeviceKey.network_id)
+    ).first()
+    if row is None:
         raise unauthorized("Unknown device key")
+    key, network = row
     now = utcnow()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         key.last_used_at = now  # bounded write rate: at most once a minute per key
         db.session.commit()
-    return key
+    return key, network
 
 
 def select_device_key(key_hash: str):
@@ -180,12 +186,11 @@ def scope_for_token(
     """The caller behind a token and the network it acts on (from the path, else the caller's
     default). Raises MiraError: 401 for bad credentials, 403/404 for a network out of reach."""
     if token.startswith(DEVICE_KEY_PREFIX):
-        key = _device_key(token)
+        key, network = _device_key(token)
         if not devices_allowed():
             raise Forbidden("Device keys cannot use this route", "DEVICE_KEY_NOT_ALLOWED")
         if network_id is not None and network_id != key.network_id:
             raise NotFound("Network not found", "NOT_FOUND")
-        network = db.session.get(Network, key.network_id)
         return Scope(network=network, device_key=key, network_in_path=network_id is not None)
     claims = _claims(token)
     user_id = claims.user_id

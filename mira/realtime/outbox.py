@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -19,6 +21,7 @@ log = logging.getLogger("mira.realtime")
 _STAGED = "mira_outbox_staged"
 _FLUSHED = "mira_outbox_flushed"
 _AFTER_RESPONSE = "mira.publish_after_response"  # per request, in its WSGI environ
+_PUBLISHER = "mira_outbox_publisher"  # per app, in its extensions
 
 
 def stage(session, event) -> None:
@@ -83,9 +86,68 @@ def _publish_soon(app, events: list[dict[str, Any]]) -> None:
     if delay_s <= 0:
         _publish(app, events)
         return
-    timer = threading.Timer(delay_s, _publish, (app, events))
-    timer.daemon = True
-    timer.start()
+    _publisher(app).add(time.monotonic() + delay_s, events)
+
+
+class _Publisher:
+    """One thread per app (and process) publishes what the responses left, each batch once its
+    moment has come (never before it), in the order they were left. No thread per request, and
+    at most one publish (one Redis round trip) per `GAP_S`: what falls due within it waits for
+    the next one, so under load many requests share a publish."""
+
+    GAP_S = 0.02
+
+    def __init__(self, app):
+        self.app = app
+        self.pending: deque[tuple[float, list[dict[str, Any]]]] = deque()
+        self.ready = threading.Condition()
+        self.thread: threading.Thread | None = None
+        self.last = 0.0
+
+    def add(self, due: float, events: list[dict[str, Any]]) -> None:
+        with self.ready:
+            self.pending.append((due, events))
+            # Started on first use, and again in a forked child (the parent's thread is not
+            # there).
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="mira-outbox", daemon=True)
+                self.thread.start()
+            self.ready.notify()
+
+    def _due(self) -> list[dict[str, Any]]:
+        """Wait for the next batches to fall due; the events of all that have."""
+        with self.ready:
+            while True:
+                if self.pending:
+                    wait = max(self.pending[0][0], self.last + self.GAP_S) - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self.ready.wait(wait)
+                else:
+                    self.ready.wait()
+            now = self.last = time.monotonic()
+            due: list[dict[str, Any]] = []
+            while self.pending and self.pending[0][0] <= now:
+                due.extend(self.pending.popleft()[1])
+            return due
+
+    def _run(self) -> None:
+        while True:
+            try:
+                _publish(self.app, self._due())
+            except Exception:  # _publish logs its own failures; this only guards the thread
+                log.exception("the outbox publisher failed")
+
+
+_publishers_lock = threading.Lock()
+
+
+def _publisher(app) -> _Publisher:
+    publisher = app.extensions.get(_PUBLISHER)
+    if publisher is None:
+        with _publishers_lock:
+            publisher = app.extensions.setdefault(_PUBLISHER, _Publisher(app))
+    return publisher
 
 
 def _publish_after_response(app, events: list[dict[str, Any]]) -> bool:

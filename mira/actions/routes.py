@@ -11,7 +11,7 @@ from mira.actions.schemas import (
 from mira.apps_api import for_apps, json_response
 from mira.auth.scope import network_blueprint, parse_uuid, scope
 from mira.interactions.schemas import UploadQuerySchema
-from mira.interactions.upload_views import VOICE_DOC, voice_command_response
+from mira.interactions.upload_views import IDEMPOTENCY_DOC, VOICE_DOC, voice_command_response
 from mira.schemas import TOTAL_COUNT_HEADER, page_headers
 
 blp = network_blueprint("actions", __name__, "Reminders, events, messages and tasks")
@@ -46,7 +46,7 @@ class Actions(MethodView):
         return _for_caller(items, many=True, headers=page_headers(total))
 
 
-@blp.route("/voice")
+@blp.route("/voice", parameters=[IDEMPOTENCY_DOC])
 class VoiceCommand(MethodView):
     @blp.doc(**VOICE_DOC)
     @blp.arguments(UploadQuerySchema, location="query")
@@ -58,6 +58,10 @@ class VoiceCommand(MethodView):
         (reminders, events and tasks are created; what Mira cannot do answers `ok: false`),
         the reply as `token`s, and `done` last (`error` before it when something failed). The
         command is filed as a `command` interaction; its actions reach the sockets.
+
+        Retried with the same `Idempotency-Key` (header or field), it makes no second job: the
+        retry follows what is left of the first one's stream or, once that job has ended, gets
+        its transcript and reply (one `token`) or its error again, then `done`.
         """
         return voice_command_response(query)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+import json
+
+from flask import Response, current_app, jsonify, request, stream_with_context
 from marshmallow import ValidationError
 
 from mira.apps_api import for_apps, no_content
@@ -128,17 +130,8 @@ def upload_response(query: dict, client_id: str | None = None):
     return jobs.accepted(job)
 
 
-def _voice_body() -> dict:
-    """The upload's body without `idempotency_key`: a voice command answers once, as a stream."""
-    import copy
-
-    body = copy.deepcopy(UPLOAD_DOC["requestBody"])
-    body["content"]["multipart/form-data"]["schema"]["properties"].pop("idempotency_key")
-    return body
-
-
 VOICE_DOC = {
-    "requestBody": _voice_body(),
+    "requestBody": UPLOAD_DOC["requestBody"],
     "responses": {
         "200": {
             "description": "Server-Sent Events: `data:` lines, one JSON object each, of type "
@@ -154,30 +147,46 @@ def voice_command_response(query: dict):
     """Store the spoken command, start its job and relay what the job says as Server-Sent
     Events. On Lambda (no streaming through API Gateway) the job runs in this request and the
     same events come in one response."""
-    import json
-
-    from flask import Response, stream_with_context
-
     from mira.realtime import streams
 
     client_id, data, fields = read_upload(query, None)
-    fields.pop("idempotency_key", None)  # a voice command answers once, as a stream
+    key = idempotency.from_request(fields.pop("idempotency_key", None))
     session_token = fields.pop("session_token", None) or query.get("session_token")
     if session_token:
         uploads.check_session_token(scope().network, client_id, session_token, request.remote_addr)
     app = current_app._get_current_object()
     in_request = app.config["MIRA_QUEUE"] == "zappa"
-    job = uploads.accept(
-        scope().network, client_id, data, kind="voice", dispatch=not in_request, **fields
-    )
+    # A retry with the request's Idempotency-Key never makes a second job (a second reminder):
+    # it follows what is left of the first job's stream, or, once that job has ended, gets its
+    # outcome again.
+    job = uploads.first_answer(scope().network, client_id, data, "voice", key)
+    if job is not None and job.status in uploads.TERMINAL:
+        events = streams.outcome(job)
+        return _event_stream(lambda: iter(events))
+    if job is None:
+        job = uploads.accept(
+            scope().network,
+            client_id,
+            data,
+            kind="voice",
+            dispatch=not in_request,
+            idempotency_key=key,
+            **fields,
+        )
     job_id = str(job.id)
     if in_request:
         from jobs.runner import run_job
 
         run_job(job_id)
+    timeout_s = app.config["MIRA_VOICE_TIMEOUT_S"]
+    return _event_stream(lambda: streams.follow(app, job_id, timeout_s))
+
+
+def _event_stream(events) -> Response:
+    """Server-Sent Events: one `data:` line of JSON per event, as `events()` yields them."""
 
     def relay():
-        for event in streams.follow(app, job_id, app.config["MIRA_VOICE_TIMEOUT_S"]):
+        for event in events():
             yield f"data: {json.dumps(event, ensure_ascii=False)}\n\n"
 
     return Response(

@@ -152,7 +152,7 @@ def accept(
     fmt, duration = check_audio(data)
     idem = None
     if idempotency_key is not None:
-        idem = (f"{kind}:{client_id}", idempotency_key, idempotency.digest(data))
+        idem = _idempotency_scope(kind, client_id, idempotency_key, data)
         first = idempotency.find(network.id, *idem)
         if first is not None:
             return first
@@ -188,6 +188,21 @@ def accept(
         idem=idem,
         dispatch=dispatch,
     )
+
+
+def _idempotency_scope(kind: str, client_id: str, key: str, data: bytes) -> tuple[str, str, str]:
+    """A key is one client's, per kind of upload, and holds for the same bytes only."""
+    return f"{kind}:{client_id}", key, idempotency.digest(data)
+
+
+def first_answer(
+    network: Network, client_id: str, data: bytes, kind: str, idempotency_key: str | None
+) -> Job | None:
+    """The job an earlier request with this key (same client, kind and bytes) started, if any:
+    `accept` would answer with it too. A 422 when the key came with other bytes."""
+    if idempotency_key is None:
+        return None
+    return idempotency.find(network.id, *_idempotency_scope(kind, client_id, idempotency_key, data))
 
 
 def _touch_client(network_id: uuid.UUID, client_id: str, now: datetime) -> None:

@@ -71,6 +71,24 @@ def follow(app: Flask, job_id: str, timeout_s: float) -> Iterator[dict[str, Any]
     _forget(app, str(job_id))
 
 
+def outcome(job) -> list[dict[str, Any]]:
+    """An ended voice job's answer once more, for a request retried with its Idempotency-Key:
+    the live stream went to the first request, so this is the answer as the job's result keeps
+    it (the transcript, the reply as one token, or the error), then `done`."""
+    result = job.result or {}
+    events: list[dict[str, Any]] = []
+    if job.status == "succeeded":
+        if result.get("transcript"):
+            events.append({"type": "transcript", "text": result["transcript"]})
+        if result.get("response"):
+            events.append({"type": "token", "text": result["response"]})
+    else:
+        _code, _, message = (job.error or "").partition(": ")
+        events.append({"type": "error", "message": message or "The command failed"})
+    events.append({"type": "done"})
+    return events
+
+
 def _next(app: Flask, job_id: str, wait_s: float) -> dict[str, Any] | None:
     if _uses_redis(app):
         from mira.queue import redis_connection

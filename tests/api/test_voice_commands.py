@@ -52,6 +52,47 @@ def test_a_spoken_reminder_streams_transcript_tools_tokens_then_done(client, ali
     assert command["metadata"]["response"] == tokens
 
 
+def test_a_retry_with_its_idempotency_key_makes_no_second_job_and_answers_again(
+    client, alice, reminder_wav
+):
+    first = sse_events(ask(client, alice, reminder_wav, idempotency_key="cmd-1"))
+    again = client.post(
+        f"{alice.prefix()}/actions/voice",
+        headers={**alice.headers, "Idempotency-Key": "cmd-1"},
+        data={"audio": (io.BytesIO(reminder_wav), "audio.wav"), "client_id": "dadei-app"},
+        content_type="multipart/form-data",
+    )
+    replay = sse_events(again)
+    tokens = "".join(e["text"] for e in first if e["type"] == "token")
+    assert replay == [
+        {"type": "transcript", "text": first[0]["text"]},
+        {"type": "token", "text": tokens},
+        {"type": "done"},
+    ]
+    jobs = client.get(f"{alice.prefix()}/jobs?kind=voice", headers=alice.headers).json
+    assert len(jobs) == 1
+    assert len(client.get(f"{alice.prefix()}/actions", headers=alice.headers).json) == 1
+    assert len(client.get(f"{alice.prefix()}/interactions", headers=alice.headers).json) == 1
+
+
+def test_a_failed_command_retried_with_its_key_answers_its_error_again(client, alice):
+    noise = wav_bytes(sox_noise("pinknoise", 2.0))
+    first = sse_events(ask(client, alice, noise, idempotency_key="cmd-2"))
+    again = sse_events(ask(client, alice, noise, idempotency_key="cmd-2"))
+    assert [e["type"] for e in first] == ["error", "done"]
+    assert again == first
+    assert len(client.get(f"{alice.prefix()}/jobs?kind=voice", headers=alice.headers).json) == 1
+
+
+def test_a_voice_key_reused_for_other_audio_is_422(client, alice, reminder_wav):
+    sse_events(ask(client, alice, reminder_wav, idempotency_key="cmd-3"))
+    other = wav_bytes(flite_speech("What time is it?"))
+    response = ask(client, alice, other, idempotency_key="cmd-3")
+    assert response.status_code == 422
+    assert response.json["error_code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert len(client.get(f"{alice.prefix()}/jobs?kind=voice", headers=alice.headers).json) == 1
+
+
 def test_the_apps_name_for_the_assistant_is_not_part_of_the_command(client, alice):
     wav = wav_bytes(flite_speech("Dadei, what time is it?"))
     events = sse_events(ask(client, alice, wav, prefix="/api/v2"))

@@ -13,11 +13,14 @@ Target: median <= 3 s. A single-microphone network (the default here) skips the 
 
 `--contexts full,short` measures the worker with each `MIRA_WHISPER_CONTEXT` in turn, in the
 same run (one fresh stack each, the same uploads), so the short encoder context is reported
-beside the default.
+beside the default. An entry may override Whisper settings after `+` (`beam`, `threads`,
+`window` = MIRA_WHISPER_MIN_WINDOW_S): `full+beam=5,short+beam=1+window=15+threads=1`.
+`--cut 3` cuts the LibriSpeech utterances to 3 s instead of 5 s.
 
     .venv/bin/python bench/job_latency.py
     .venv/bin/python bench/job_latency.py --rounds 20 --microphones 2
     .venv/bin/python bench/job_latency.py --contexts full,short
+    .venv/bin/python bench/job_latency.py --cut 3 --contexts full+threads=1,short+beam=1+threads=1
 """
 
 from __future__ import annotations
@@ -48,6 +51,11 @@ from common import (
 
 TARGET_S = 3.0
 CUT_S = 5.0
+WHISPER_KEYS = {
+    "beam": "MIRA_WHISPER_BEAM",
+    "threads": "MIRA_WHISPER_THREADS",
+    "window": "MIRA_WHISPER_MIN_WINDOW_S",
+}
 COMMANDS = [
     "Mira, remind me to call mom at five.",
     "Mira, what time is it?",
@@ -55,21 +63,21 @@ COMMANDS = [
 ]
 
 
-def clips(rounds: int) -> list[tuple[str, bytes]]:
+def clips(rounds: int, cut_s: float = CUT_S) -> list[tuple[str, bytes]]:
     sys.path.insert(0, str(PROJECT_ROOT))
     import numpy as np
 
     from tests.audio_data import flite_speech, speech, speech_files, wav_bytes
 
-    long_enough = [i for i in range(len(speech_files())) if len(speech(i)) >= CUT_S * 16_000]
+    long_enough = [i for i in range(len(speech_files())) if len(speech(i)) >= cut_s * 16_000]
     out = []
     for n in range(rounds):
         if n % 4 == 3:
             out.append(("command", wav_bytes(flite_speech(COMMANDS[n % len(COMMANDS)]))))
         else:
             index = long_enough[(n * 7) % len(long_enough)]
-            cut = speech(index)[: int(CUT_S * 16_000)].astype(np.float32)
-            out.append(("speech 5 s", wav_bytes(cut)))
+            cut = speech(index)[: int(cut_s * 16_000)].astype(np.float32)
+            out.append((f"speech {cut_s:g} s", wav_bytes(cut)))
     return out
 
 
@@ -79,6 +87,7 @@ def main() -> None:
     parser.add_argument("--microphones", type=int, default=1)
     parser.add_argument("--contexts", default="", help="e.g. full,short: one stack for each")
     parser.add_argument("--context", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--cut", type=float, default=CUT_S, help="seconds of each speech cut")
     args = parser.parse_args()
     if args.contexts:
         import subprocess
@@ -87,11 +96,11 @@ def main() -> None:
             print(f"\n===== MIRA_WHISPER_CONTEXT={context}", flush=True)
             subprocess.run(
                 [sys.executable, __file__, "--rounds", str(args.rounds), "--microphones",
-                 str(args.microphones), "--context", context],
+                 str(args.microphones), "--context", context, "--cut", str(args.cut)],
                 check=True,
             )  # fmt: skip
         return
-    uploads = clips(args.rounds + 1)  # the first round is a warm-up
+    uploads = clips(args.rounds + 1, args.cut)  # the first round is a warm-up
     database = f"mira_bench_latency_{uuid.uuid4().hex[:8]}"
     create_database(database)
     logdir = Path(tempfile.mkdtemp(prefix="mira-latency-"))
@@ -109,7 +118,11 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     if args.context:
-        env["MIRA_WHISPER_CONTEXT"] = args.context
+        context, *overrides = args.context.split("+")
+        env["MIRA_WHISPER_CONTEXT"] = context
+        for override in overrides:
+            key, _, value = override.partition("=")
+            env[WHISPER_KEYS[key]] = value
     procs = Processes(env, logdir)
     try:
         flask(env, "db", "upgrade")
@@ -180,8 +193,8 @@ def main() -> None:
         p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
         median = statistics.median(ordered)
         print(
-            f"\n{len(ordered)} rounds ({kinds.count('speech 5 s')} × 5 s speech, "
-            f"{kinds.count('command')} flite commands), {args.microphones} microphone(s)"
+            f"\n{len(ordered)} rounds ({len(kinds) - kinds.count('command')} × {args.cut:g} s "
+            f"speech, {kinds.count('command')} flite commands), {args.microphones} microphone(s)"
         )
         print(
             f"upload → interaction event: median {median:.2f} s, p90 {p90:.2f} s, "

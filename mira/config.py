@@ -341,10 +341,16 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         "MIRA_WHISPER_MODEL": _env("MIRA_WHISPER_MODEL", "tiny.en"),
         "MIRA_WHISPER_THREADS": _env_int("MIRA_WHISPER_THREADS", 2),
         "MIRA_WHISPER_BEAM": _env_int("MIRA_WHISPER_BEAM", 5),
-        # full: Whisper's 30 s window for every clip; short (opt-in, measured in
-        # docs/performance.md): encode only the speech of short utterances, ~2x faster but
-        # less accurate on short commands (mira/speech/whisper.py).
-        "MIRA_WHISPER_CONTEXT": _env("MIRA_WHISPER_CONTEXT", "full"),
+        # short (default): encode only the speech of short utterances, ~2x faster than full at
+        # the same or lower WER (docs/performance.md); full: Whisper's 30 s window for every
+        # clip (mira/speech/whisper.py).
+        "MIRA_WHISPER_CONTEXT": _env("MIRA_WHISPER_CONTEXT", "short"),
+        # The short context's shortest encoder window (s): speech + 0.3 s lead + 3 s tail below it
+        # is padded up to it.
+        "MIRA_WHISPER_MIN_WINDOW_S": _env_float("MIRA_WHISPER_MIN_WINDOW_S", 8.0),
+        # true: the short context's decode places words in time and drops those after the speech
+        # (the setting before 2026-12-03; 1.3 points more WER on the commands).
+        "MIRA_WHISPER_SHORT_TIMESTAMPS": _env_bool("MIRA_WHISPER_SHORT_TIMESTAMPS", False),
         "GEMINI_API_KEY": _env("GEMINI_API_KEY"),
         "MIRA_GEMINI_MODEL": _env("MIRA_GEMINI_MODEL"),
         "MIRA_GEMINI_TIMEOUT_S": _env_float("MIRA_GEMINI_TIMEOUT_S", 10.0),

@@ -36,14 +36,24 @@ def _gemini(settings: Mapping[str, Any]) -> Transcriber:
     return GeminiTranscriber(client)
 
 
+def _flag(value: Any, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
 def _whisper(settings: Mapping[str, Any]) -> Transcriber:
-    from mira.speech.whisper import WhisperTranscriber
+    from mira.speech.whisper import MIN_WINDOW_S, WhisperTranscriber
 
     return WhisperTranscriber(
         model=settings.get("MIRA_WHISPER_MODEL") or "tiny.en",
         threads=int(settings.get("MIRA_WHISPER_THREADS") or 2),
         beam_size=int(settings.get("MIRA_WHISPER_BEAM") or 5),
-        context=(settings.get("MIRA_WHISPER_CONTEXT") or "full").lower(),
+        context=(settings.get("MIRA_WHISPER_CONTEXT") or "short").lower(),
+        min_window_s=float(settings.get("MIRA_WHISPER_MIN_WINDOW_S") or MIN_WINDOW_S),
+        short_timestamps=_flag(settings.get("MIRA_WHISPER_SHORT_TIMESTAMPS"), False),
     )
 
 
@@ -120,6 +130,8 @@ def build_transcriber(settings: Mapping[str, Any]) -> FallbackTranscriber | None
     "MIRA_WHISPER_THREADS",
     "MIRA_WHISPER_BEAM",
     "MIRA_WHISPER_CONTEXT",
+    "MIRA_WHISPER_MIN_WINDOW_S",
+    "MIRA_WHISPER_SHORT_TIMESTAMPS",
     "GEMINI_API_KEY",
     "MIRA_GEMINI_MODEL",
 )

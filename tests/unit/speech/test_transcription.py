@@ -38,6 +38,18 @@ def test_whisper_hears_a_spoken_command_with_the_wake_word(whisper):
     assert transcript.segments and transcript.segments[-1].end_s <= 4.0
 
 
+def test_the_wake_words_acoustic_evidence_is_gathered_only_when_the_text_lacks_the_name(whisper):
+    """A text that opens with the wake word is a command whatever the audio's evidence says:
+    the forced decodes that gather it are skipped (the analysis' judge never reads it then)."""
+    named = whisper.transcribe(flite_speech("Mira, what time is it?"), ["Mira"])
+    assert normalise(named.text)[:1] == ["mira"], named.text
+    assert named.wake is None
+    unnamed = whisper.transcribe(flite_speech("What time is it?"), ["Mira"])
+    assert "mira" not in normalise(unnamed.text), unnamed.text
+    assert unnamed.wake is not None and unnamed.wake.word == "mira"
+    assert 0 <= unnamed.wake.probability <= 1
+
+
 def test_whisper_transcribes_read_speech_accurately(whisper):
     clips = librivox_clips()
     errors = [word_error_rate(text, whisper.transcribe(samples).text) for samples, text in clips]

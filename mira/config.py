@@ -42,11 +42,18 @@ def _engine_options(database_url: str) -> dict[str, Any]:
     return options
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    value = _env(name)
-    if value is None:
+def as_bool(value: Any, default: bool) -> bool:
+    """A setting as a flag: a bool as it is, text "1"/"true"/"yes"/"on" (any case) as true,
+    other text as false, `default` when unset or empty."""
+    if value is None or value == "":
         return default
+    if isinstance(value, bool):
+        return value
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return as_bool(_env(name), default)
 
 
 # Placeholders from .env.example and tutorials: a production key must be none of them.

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from mira.config import as_bool
 from mira.process_cache import per_settings
 from mira.speech import SAMPLE_RATE, Transcriber, Transcript, TranscriptionError
 
@@ -36,14 +37,6 @@ def _gemini(settings: Mapping[str, Any]) -> Transcriber:
     return GeminiTranscriber(client)
 
 
-def _flag(value: Any, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
-
-
 def _whisper(settings: Mapping[str, Any]) -> Transcriber:
     from mira.speech.whisper import MIN_WINDOW_S, WhisperTranscriber
 
@@ -53,7 +46,7 @@ def _whisper(settings: Mapping[str, Any]) -> Transcriber:
         beam_size=int(settings.get("MIRA_WHISPER_BEAM") or 5),
         context=(settings.get("MIRA_WHISPER_CONTEXT") or "short").lower(),
         min_window_s=float(settings.get("MIRA_WHISPER_MIN_WINDOW_S") or MIN_WINDOW_S),
-        short_timestamps=_flag(settings.get("MIRA_WHISPER_SHORT_TIMESTAMPS"), False),
+        short_timestamps=as_bool(settings.get("MIRA_WHISPER_SHORT_TIMESTAMPS"), False),
     )
 
 

@@ -28,7 +28,6 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,6 +36,7 @@ import uuid
 from functools import partial
 from pathlib import Path
 
+from api_load import run_load
 from common import (
     HOST,
     Processes,
@@ -47,10 +47,8 @@ from common import (
     flask,
     free_port,
     gunicorn_command,
-    latency_figures,
     latency_line,
     parse_settings,
-    run_clients,
     wait_healthy,
 )
 
@@ -58,51 +56,6 @@ TARGET_RATIO = 2.0
 
 
 # --------------------------------------------------------------------------- child processes
-
-
-def _health(args: argparse.Namespace) -> None:
-    """Child: --clients threads, each GET /health --requests times; prints JSON latencies."""
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    per_client = max(1, args.requests // args.clients)
-
-    def client(index: int, gate: threading.Barrier) -> None:
-        nonlocal errors
-        conn = http.client.HTTPConnection(HOST, args.port, timeout=60)
-        gate.wait()
-        mine = []
-        for _ in range(per_client):
-            started = time.perf_counter()
-            try:
-                conn.request("GET", "/health")
-                response = conn.getresponse()
-                response.read()
-                ok = response.status == 200
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection(HOST, args.port, timeout=60)
-                ok = False
-            mine.append(time.perf_counter() - started)
-            # A client of /health is not a flood: a few requests a second each, like probes.
-            time.sleep(args.pause)
-            if not ok:
-                with lock:
-                    errors += 1
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-
-    elapsed = run_clients(args.clients, client)
-    print(
-        json.dumps(
-            {
-                "latencies_ms": sorted(x * 1000 for x in latencies),
-                "errors": errors,
-                "elapsed_s": elapsed,
-            }
-        )
-    )
 
 
 def _hold(args: argparse.Namespace) -> None:
@@ -192,30 +145,8 @@ def _hold(args: argparse.Namespace) -> None:
 
 
 def measure_health(port: int, args: argparse.Namespace) -> dict:
-    command = [
-        sys.executable,
-        __file__,
-        "--health-child",
-        "--port",
-        str(port),
-        "--clients",
-        str(args.clients),
-        "--requests",
-        str(args.requests),
-        "--pause",
-        str(args.pause),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"/health load generator failed:\n{done.stderr}")
-    data = json.loads(done.stdout)
-    lat = data["latencies_ms"]
-    return {
-        **latency_figures(lat),
-        "mean": statistics.fmean(lat),
-        "errors": data["errors"],
-        "rps": len(lat) / data["elapsed_s"],
-    }
+    """GET /health from --clients keep-alive clients: api_load.py's load generator."""
+    return run_load(port, "/health", None, args.clients, args.requests, 60.0)
 
 
 def read_status(path: str) -> dict:
@@ -262,7 +193,7 @@ def bench_setting(
             GUNICORN_THREADS=str(threads),
         )
         wait_healthy(port, web, log=lambda: procs.log("web"))
-        measure_health(port, argparse.Namespace(**{**vars(args), "requests": args.clients * 20}))
+        measure_health(port, args)  # warm-up: the first run after start is slower throughout
         idle = measure_health(port, args)
 
         holder = procs.start(
@@ -335,7 +266,6 @@ def bench_setting(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--health-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--hold-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--network", help=argparse.SUPPRESS)
@@ -345,13 +275,9 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=0, help="realtime sockets held open too")
     parser.add_argument("--clients", type=int, default=4, help="/health clients")
     parser.add_argument("--requests", type=int, default=800, help="/health requests per run")
-    parser.add_argument("--pause", type=float, default=0.01, help="s between one client's requests")
     parser.add_argument("--database", default="mira_bench_polls")
     add_settings_option(parser)
     args = parser.parse_args()
-    if args.health_child:
-        _health(args)
-        return
     if args.hold_child:
         _hold(args)
         return

@@ -171,7 +171,7 @@ def legacy_scope(network_id: uuid.UUID | None) -> Scope | None:
             "MIRA_LEGACY_LAN_NETWORK to the id of an existing network",
             "LEGACY_LAN_NETWORK_MISSING",
         )
-    return Scope(network=network, legacy_lan=True)
+    return Scope.of(network, legacy_lan=True)
 
 
 def root_fields() -> dict[str, Any]:

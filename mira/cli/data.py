@@ -35,7 +35,7 @@ def import_audio(network_id: str, folder: Path, client_id: str, pattern: str) ->
         for path in bar:
             try:
                 job = uploads.accept(
-                    network, client_id, path.read_bytes(), metadata={"source_file": path.name}
+                    network.id, client_id, path.read_bytes(), metadata={"source_file": path.name}
                 )
             except MiraError as exc:
                 refused += 1

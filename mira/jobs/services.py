@@ -8,8 +8,8 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm.attributes import set_committed_value
 
 from mira import metrics, queue
 from mira.errors import Conflict, not_found
@@ -85,37 +85,42 @@ def create(
     Without `dispatch` the caller runs it (a voice command on Lambda, answered in its request);
     the sweeper would send it if it stayed queued. `also` are rows that commit with the job
     or not at all (an upload's idempotency key)."""
-    job = Job(
-        id=job_id or uuid.uuid4(),
-        dedup_start_ms=dedup[0] if dedup else None,
-        dedup_end_ms=dedup[1] if dedup else None,
-        network_id=network_id,
-        kind=kind,
-        payload=payload,
-        client_id=client_id,
-        status="queued",
-        progress=0.0,
-        attempts=0,
-        timings={},
-        # Set here rather than by a flush: the event below reports it, and without `also` one
-        # flush (the commit's) writes the job and its event together.
-        created_at=utcnow(),
-    )
-    db.session.add(job)
-    if also:
-        # No relationship() orders them: the job's row goes first, the rows naming it after.
-        db.session.flush()
-        db.session.add_all(also)
-    events.record(network_id, "job.updated", event_data(job))
-    loaded = {attr.key: getattr(job, attr.key) for attr in sa_inspect(Job).column_attrs}
+    values = {
+        "id": job_id or uuid.uuid4(),
+        "dedup_start_ms": dedup[0] if dedup else None,
+        "dedup_end_ms": dedup[1] if dedup else None,
+        "network_id": network_id,
+        "kind": kind,
+        "payload": payload,
+        "client_id": client_id,
+        "status": "queued",
+        "progress": 0.0,
+        "attempts": 0,
+        "timings": {},
+        "created_at": utcnow(),
+    }
+    # Plain INSERTs on the session's connection: every upload makes a job, and the ORM's unit of
+    # work (add, flush, expire on commit) cost ~1.5 ms of CPU more per upload than the rows do.
+    connection = db.session.connection()
+    connection.execute(_insert(Job.__table__), values)
+    for row in also:  # the rows naming the job, after it
+        table = row.__table__
+        connection.execute(
+            _insert(table),
+            {c.key: getattr(row, c.key) for c in table.columns if getattr(row, c.key) is not None},
+        )
+    job = Job(**values)  # what the row holds, for the answer: no round trip, no session
+    events.record_before_commit(network_id, "job.updated", event_data(job))
     db.session.commit()
-    # What was just committed is what the row holds: keep it loaded, so answering the upload
-    # needs no round trip (and no database that may have gone away since the commit).
-    for key, value in loaded.items():
-        set_committed_value(job, key, value)
     if dispatch:
         _dispatch_or_leave_for_sweeper(job)
     return job
+
+
+@cache
+def _insert(table):
+    """One INSERT statement per table, built once (building one costs as much as running it)."""
+    return insert(table)
 
 
 def dispatch(job: Job) -> None:
@@ -125,8 +130,10 @@ def dispatch(job: Job) -> None:
 
 def _dispatch_or_leave_for_sweeper(job: Job, delay_s: float = 0.0) -> None:
     """The job row is committed, so a queue outage loses nothing: the sweeper sends it later.
-    The id comes from the identity map, never from a reload (the database may be gone)."""
-    job_id = sa_inspect(job).identity[0]
+    The id comes from the identity map, never from a reload (the database may be gone); a job
+    just created is not in the session and holds its id."""
+    identity = sa_inspect(job).identity
+    job_id = identity[0] if identity else job.id
     try:
         queue.dispatch(job_id, delay_s=delay_s)
     except Exception:

@@ -28,15 +28,23 @@ def stage(session, event) -> None:
     session.info.setdefault(_STAGED, []).append(event)
 
 
+def flushed(session, event_payload: dict[str, Any]) -> None:
+    """An event already written in the session's transaction (with its id): published once the
+    transaction commits, forgotten if it rolls back."""
+    session.info.setdefault(_FLUSHED, []).append(event_payload)
+
+
+def timestamp(moment) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
 def payload(event) -> dict[str, Any]:
     return {
         "id": event.id,
         "network_id": str(event.network_id),
         "type": event.type,
         "data": event.data,
-        "created_at": event.created_at.isoformat().replace("+00:00", "Z")
-        if event.created_at
-        else None,
+        "created_at": timestamp(event.created_at),
     }
 
 

@@ -306,7 +306,7 @@ def store_and_commit(
         log.warning("upload %s: the commit raised but happened; accepted", job_id)
         job = committed
     if dispatch:
-        jobs.dispatch(job)
+        jobs.dispatch_soon(job)
     return job
 
 

@@ -128,6 +128,15 @@ def dispatch(job: Job) -> None:
     _dispatch_or_leave_for_sweeper(job)
 
 
+def dispatch_soon(job: Job) -> None:
+    """As `dispatch`, from the queue's sender thread a moment later (`queue.dispatch_soon`):
+    the request that made the job answers without waiting for the queue."""
+    try:
+        queue.dispatch_soon(job.id)
+    except Exception:
+        log.warning("could not dispatch job %s; the sweeper will retry", job.id, exc_info=True)
+
+
 def _dispatch_or_leave_for_sweeper(job: Job, delay_s: float = 0.0) -> None:
     """The job row is committed, so a queue outage loses nothing: the sweeper sends it later.
     The id comes from the identity map, never from a reload (the database may be gone); a job

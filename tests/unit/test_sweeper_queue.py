@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from datetime import timedelta
 
@@ -123,3 +124,34 @@ def test_a_finished_job_of_this_database_is_skipped_quietly(app, alice, caplog):
     with caplog.at_level(logging.WARNING, logger="mira.jobs"):
         runner.run_job(str(job.id))
     assert not [r for r in caplog.records if "not in this Mira" in r.getMessage()]
+
+
+def test_uploads_are_sent_soon_together_and_the_rest_at_exit(rq_app, alice, monkeypatch):
+    """`dispatch_soon` (uploads): the sender thread sends what is pending in one pipeline; what a
+    stopping process still holds is sent by the exit hook, not left for the sweeper."""
+    network_id = uuid.UUID(alice.network_id)
+    rq = queue.rq_queue(rq_app)
+    sent: list[list[str]] = []
+    real_send = queue._send_to_rq
+
+    def counting_send(app, job_ids):
+        sent.append(list(job_ids))
+        real_send(app, job_ids)
+
+    monkeypatch.setattr(queue, "_send_to_rq", counting_send)
+    jobs = [_late_job(network_id) for _ in range(6)]
+    sender = queue._RqSender(rq_app)
+    rq_app.extensions[queue._SENDER] = sender
+    with sender.ready:  # the thread cannot take anything until all six are pending
+        for job in jobs:
+            queue.dispatch_soon(job.id)
+    deadline = time.monotonic() + 10
+    while rq.count < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert queue.waiting_job_ids(rq_app) == {str(job.id) for job in jobs}
+    assert sent == [[str(job.id) for job in jobs]]  # one pipeline for the six
+
+    # A process stopping with a message still pending: atexit's flush sends it.
+    sender.pending.append(str(_late_job(network_id).id))
+    sender.flush()
+    assert rq.count == 7 and sender.pending == []

@@ -32,11 +32,16 @@ class WakeEvidence:
     the lead-ins the transcript has, "hey"…), summed over the word's spellings: a transcript
     that wrote "Mirror" still says how close "Mira" was. `command` is what a second decode,
     constrained to open with the wake word, heard after it (None when it was not run).
+    `phonetic` is what PocketSphinx heard opening the utterance when made to choose between
+    Whisper's words with and without the wake word before them (`mira.speech.sphinx.
+    WakeSpotter`): the wake word, a rival ("miranda"), "" for Whisper's words as they are, None
+    when it was not asked.
     """
 
     word: str
     probability: float
     command: str | None = None
+    phonetic: str | None = None
 
 
 @dataclass(frozen=True)

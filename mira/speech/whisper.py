@@ -14,7 +14,9 @@ to its own length plus a margin, at least `min_window_s` (8 s instead of 30 s: a
 encoder work), and decoded without timestamps. Utterances with more speech than `short_max_s`
 go the usual way. The same short encoding gives the wake word a second chance: the decoder is
 asked how likely the utterance opens with the wake word (`WakeEvidence`), and when that is
-plausible a decode constrained to open with it says what followed.
+plausible a decode constrained to open with it says what followed. PocketSphinx gives a second,
+phonetic opinion on the same audio (`mira.speech.sphinx.WakeSpotter`) when it can make a
+command: the name Whisper tiny.en drops from flite's "kal" voices is often heard there.
 """
 
 from __future__ import annotations
@@ -51,8 +53,11 @@ MIN_WINDOW_S = 8.0
 MAX_COMPRESSION = 2.4
 # Forbidding repeated trigrams halves what is left of those repetitions (measured 21 → 14 %).
 NO_REPEAT_NGRAM = 3
-# Below this acoustic wake probability no constrained second decode is run.
+# Below this acoustic wake probability no constrained second decode is run (unless
+# PocketSphinx heard the wake word: `WakeEvidence.phonetic`).
 SECOND_LOOK_FROM = 0.02
+# The audio PocketSphinx listens to: the speech Silero found, with this much around it.
+SPOT_MARGIN_S = 0.1
 
 
 def bundled_model_path() -> Path:
@@ -120,6 +125,7 @@ class WhisperTranscriber:
         self.short_timestamps = short_timestamps
         self._tokenizer = None
         self._boundary = None
+        self._spotter = None  # PocketSphinx's phonetic opinion on the wake word, loaded on use
         # CTranslate2 models are not safe to call from several threads at once.
         self._lock = threading.Lock()
 
@@ -282,7 +288,9 @@ class WhisperTranscriber:
         end_s = chunks[-1]["end"] / SAMPLE_RATE
         wake = None
         if hotwords and not self._named(text, hotwords):
-            wake = self._wake_evidence(encoded, hotwords, text, speech_end_s)
+            margin = int(SPOT_MARGIN_S * SAMPLE_RATE)
+            spoken = audio[max(0, chunks[0]["start"] - margin) : chunks[-1]["end"] + margin]
+            wake = self._wake_evidence(encoded, hotwords, text, speech_end_s, spoken)
         return Transcript(
             text=text,
             language=self.language,
@@ -345,8 +353,23 @@ class WhisperTranscriber:
 
         return addressed_by_name(text, hotwords) is not None
 
-    def _wake_evidence(self, encoded, hotwords, text, speech_end_s) -> WakeEvidence | None:
-        from mira.assistant.wakeword import lead_in_words
+    @property
+    def spotter(self):
+        """PocketSphinx's `WakeSpotter`, or False when pocketsphinx cannot load."""
+        if self._spotter is None:
+            from mira.speech.sphinx import WakeSpotter
+
+            try:
+                self._spotter = WakeSpotter()
+            except TranscriptionError as exc:
+                log.warning("no phonetic wake-word check: %s", exc)
+                self._spotter = False
+        return self._spotter
+
+    def _wake_evidence(
+        self, encoded, hotwords, text, speech_end_s, spoken=None
+    ) -> WakeEvidence | None:
+        from mira.assistant.wakeword import lead_in_words, understood
 
         tok = self.tokenizer
         prompt = self._prompt(hotwords, timestamps=False)
@@ -366,7 +389,20 @@ class WhisperTranscriber:
             )
             if best is None or probability > best.probability:
                 best = WakeEvidence(word=wake.strip().lower(), probability=round(probability, 4))
-        if best is None or best.probability < SECOND_LOOK_FROM:
+        if best is None:
+            return None
+        phonetic = None
+        # PocketSphinx (~35 ms of CPU a clip on a loaded machine) is asked only when its answer
+        # can make a command: Whisper's words are one the assistant understands, or Whisper
+        # itself finds the wake word plausible enough for a second look.
+        if (
+            spoken is not None
+            and (best.probability >= SECOND_LOOK_FROM or understood(text, hotwords))
+            and self.spotter
+        ):
+            phonetic = self.spotter.opening(spoken, text, best.word)
+        best = WakeEvidence(best.word, best.probability, phonetic=phonetic)
+        if best.probability < SECOND_LOOK_FROM and phonetic != best.word:
             return best
         # The second look: decode again, made to open with the wake word, to hear the rest.
         forced = [
@@ -377,7 +413,7 @@ class WhisperTranscriber:
         ]
         tokens, _avg, _ns = self._decode(encoded, forced, speech_end_s)
         command = tok.decode(tokens).strip()
-        return WakeEvidence(best.word, best.probability, command)
+        return WakeEvidence(best.word, best.probability, command, phonetic)
 
     def warm_up(self) -> None:
         """The first call is several times slower than the next: pay for it at start."""
@@ -386,5 +422,7 @@ class WhisperTranscriber:
         self.transcribe(tone)
         if self.context == "short":  # the tone is no speech: warm the short road directly
             self._word_boundaries()
+            if self.spotter:  # PocketSphinx loads its model, and its first search is slow
+                self.spotter.opening(tone, "what time is it", "mira")
             with self._lock:
                 self._transcribe_short(tone, [{"start": 0, "end": len(tone)}], ["mira"])

@@ -136,3 +136,48 @@ def test_acoustic_evidence_decides_when_the_transcript_lost_the_wake_word():
     assert judge("on the wall", ["mira"], WakeEvidence("mira", 0.4, "on the wall")).status == (
         "candidate"
     )
+
+
+def test_the_name_said_twice_before_no_known_command_is_only_a_candidate():
+    """Hot-worded with the name, Whisper writes "Mirror, mirror on the wall" as "Mira, Mira on
+    the wall" (bench/wake.py: 18 of its 18 false triggers); a real call said twice over before a
+    command stays a command."""
+    rhyme = judge("mira, mira on the wall", ["mira"])
+    assert (rhyme.status, rhyme.reason) == ("candidate", "name repeated")
+    assert judge("Mira, Mira in the world", ["mira"]).status == "candidate"
+    assert judge("Mira, mirror around all", ["mira"]).status == "candidate"
+    twice = judge("Mira, Mira, what time is it?", ["mira"])
+    assert twice.status == "wake" and twice.reason == "exact"
+    assert judge("Mira, tell me a joke", ["mira"]).status == "wake"
+
+
+def test_the_wake_word_heard_phonetically_decides_when_whisper_dropped_it():
+    said = "How many people are here?"
+    heard = WakeEvidence("mira", 0.003, None, phonetic="mira")
+    decision = judge(said, ["mira"], heard)
+    assert (decision.status, decision.reason, decision.command) == ("wake", "phonetic", said)
+    # The constrained decode's words are preferred when it ran and understood.
+    second = WakeEvidence("mira", 0.01, "Mira, what time is it?", phonetic="mira")
+    assert judge("They're at time is it", ["mira"], second).command == "Mira, what time is it?"
+    # Before words the assistant does not understand it is only a candidate.
+    assert judge("on the wall", ["mira"], WakeEvidence("mira", 0.0, None, "mira")).status == (
+        "candidate"
+    )
+    # PocketSphinx preferring Whisper's words, or a rival name, adds nothing.
+    for phonetic in ("", "miranda", None):
+        evidence = WakeEvidence("mira", 0.003, None, phonetic=phonetic)
+        assert judge(said, ["mira"], evidence).status == "none"
+
+
+def test_whispers_evidence_needs_less_when_pocketsphinx_hears_no_rival():
+    said = "How many people are there?"
+    command = "Mira, how many people are there?"
+    unopposed = WakeEvidence("mira", 0.04, command, phonetic="")
+    assert judge(said, ["mira"], unopposed).status == "wake"
+    # "Miranda called": Whisper's second decode wrote "Mira, I'm going to call…"
+    for phonetic in ("miranda", None):  # a rival heard, or PocketSphinx not asked
+        evidence = WakeEvidence("mira", 0.04, command, phonetic=phonetic)
+        assert judge(said, ["mira"], evidence).status == "candidate"
+    assert judge(said, ["mira"], WakeEvidence("mira", 0.02, command, phonetic="")).status == (
+        "none"
+    )

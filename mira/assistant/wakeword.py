@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -264,9 +264,26 @@ def addressed_by_name(text: str, wake_words: Sequence[str]) -> WakeMatch | None:
     Such a text is a command whatever the audio's evidence says, so an engine need not gather
     it (`judge` does not read it then)."""
     exact = find_wake_word(text, wake_words)
-    if exact is None or _is_mention(text, exact):
+    if exact is None:
         return None
-    return exact
+    heard_for_add = _and_heard_for_add(exact, wake_words)
+    if heard_for_add is not None:
+        return heard_for_add
+    return None if _is_mention(text, exact) else exact
+
+
+def _and_heard_for_add(match: WakeMatch, wake_words: Sequence[str]) -> WakeMatch | None:
+    """ "Mira and milk to my shopping list": Whisper writes "add" as "and" (the same vowel, a
+    consonant apart), which makes the name look like a sentence's subject. Read as "add", the
+    words after the name are a command the assistant knows, so they were one; "Mira and John
+    are coming" stays talk about someone (no command reads "add John are coming")."""
+    first = _WORD.match(match.command)
+    if first is None or _normalise(first.group()) != "and":
+        return None
+    command = "add" + match.command[first.end() :]
+    if _intent(command, wake_words) == "unknown":
+        return None
+    return replace(match, command=command)
 
 
 def _name_repeated(match: WakeMatch, wake_words: Sequence[str]) -> bool:

@@ -99,6 +99,23 @@ def test_near_misses_are_no_command(text):
     assert judge(text, ["mira"]).status != "wake"
 
 
+@pytest.mark.parametrize(
+    "text", ["Mira and milk to my shopping list.", "Mira, and eggs to the shopping list"]
+)
+def test_add_written_as_and_after_the_name_is_still_a_command(text):
+    """Whisper writes "Mira, add milk…" as "Mira and milk…": read as "add", a known command."""
+    decision = judge(text, ["mira"])
+    assert decision.status == "wake"
+    assert decision.command.startswith("add ")
+
+
+@pytest.mark.parametrize(
+    "text", ["Mira and John are coming at five.", "Mira and I went to the shop and bought milk."]
+)
+def test_the_name_as_a_sentences_subject_stays_talk(text):
+    assert judge(text, ["mira"]).status == "none"
+
+
 def test_a_vocative_sound_alike_before_no_known_command_is_only_a_candidate():
     assert judge("Mirror, mirror on the wall.", ["mira"]).status == "candidate"
     assert judge("Mirror on the wall.", ["mira"]).status == "none"

@@ -34,7 +34,8 @@ _TIME_QUESTION = re.compile(
 )
 _DATE_QUESTION = re.compile(
     r"\b(?:what(?:'s|\s+is)?\s+(?:the\s+|today's\s+)?date|what\s+day\s+is\s+(?:it|today)|"
-    r"which\s+day\s+is\s+(?:it|today)|what(?:'s|\s+is)\s+today)\b",
+    r"which\s+day\s+is\s+(?:it|today)|what(?:'s|\s+is)\s+today|"
+    r"what(?:'s|\s+is)\s+the\s+day(?:\s+today)?\s*\??$)",
     _F,
 )
 _STATUS_QUESTION = re.compile(

@@ -17,10 +17,18 @@ def test_time_questions_are_answered_with_the_local_clock(command):
     assert result.actions == [] and not result.disable_service
 
 
-def test_the_date_is_answered_too():
-    result = answer_command("what day is it today?", NOW)
+@pytest.mark.parametrize(
+    "command", ["what day is it today?", "What's the day today?", "what is the day"]
+)
+def test_the_date_is_answered_too(command):
+    result = answer_command(command, NOW)
     assert result.intent == "time"
     assert result.response == "Today is Wednesday, March 4."
+
+
+@pytest.mark.parametrize("command", ["what's the day we leave for Rome", "what is the day like"])
+def test_a_question_about_another_day_is_not_the_date(command):
+    assert answer_command(command, NOW).intent != "time"
 
 
 def test_status_reports_the_network():

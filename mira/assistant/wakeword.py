@@ -277,13 +277,16 @@ def _and_heard_for_add(match: WakeMatch, wake_words: Sequence[str]) -> WakeMatch
     consonant apart), which makes the name look like a sentence's subject. Read as "add", the
     words after the name are a command the assistant knows, so they were one; "Mira and John
     are coming" stays talk about someone (no command reads "add John are coming")."""
-    first = _WORD.match(match.command)
+    command = _and_read_as_add(match.command, wake_words)
+    return replace(match, command=command) if command is not None else None
+
+
+def _and_read_as_add(command: str, wake_words: Sequence[str]) -> str | None:
+    first = _WORD.match(command)
     if first is None or _normalise(first.group()) != "and":
         return None
-    command = "add" + match.command[first.end() :]
-    if _intent(command, wake_words) == "unknown":
-        return None
-    return replace(match, command=command)
+    command = "add" + command[first.end() :]
+    return command if _intent(command, wake_words) != "unknown" else None
 
 
 def _name_repeated(match: WakeMatch, wake_words: Sequence[str]) -> bool:
@@ -337,10 +340,11 @@ def judge(
         return phonetic
     alike = find_sound_alike(text, wake_words)
     if alike is not None:
+        command = _and_read_as_add(alike.command, wake_words) or alike.command
         decision = WakeDecision(
-            "wake", alike.word, alike.command, alike.heard, "sound-alike", probability
+            "wake", alike.word, command, alike.heard, "sound-alike", probability
         )
-        if _intent(alike.command, wake_words) != "unknown":
+        if _intent(command, wake_words) != "unknown":
             return decision
         close = probability >= CANDIDATE_PROBABILITY if probability is not None else alike.vocative
         if close:

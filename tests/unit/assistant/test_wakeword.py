@@ -100,7 +100,12 @@ def test_near_misses_are_no_command(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["Mira and milk to my shopping list.", "Mira, and eggs to the shopping list"]
+    "text",
+    [
+        "Mira and milk to my shopping list.",
+        "Mira, and eggs to the shopping list",
+        "mirror and milk to my shopping list",
+    ],
 )
 def test_add_written_as_and_after_the_name_is_still_a_command(text):
     """Whisper writes "Mira, add milk…" as "Mira and milk…": read as "add", a known command."""
@@ -110,7 +115,12 @@ def test_add_written_as_and_after_the_name_is_still_a_command(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["Mira and John are coming at five.", "Mira and I went to the shop and bought milk."]
+    "text",
+    [
+        "Mira and John are coming at five.",
+        "Mira and I went to the shop and bought milk.",
+        "Mirror and glass are on the table.",
+    ],
 )
 def test_the_name_as_a_sentences_subject_stays_talk(text):
     assert judge(text, ["mira"]).status == "none"

@@ -23,9 +23,13 @@ KINDS = ("speech_shaped", "pink")
 
 
 def _shaped(n: int, rng: np.random.Generator, gain_of_hz) -> np.ndarray:
-    spectrum = np.fft.rfft(rng.standard_normal(n))
+    # scipy's FFT: the VAD's spans have any length, often a prime or near one, where numpy's
+    # transform took ~10 ms and scipy's half that (the same numbers).
+    from scipy import fft
+
+    spectrum = fft.rfft(rng.standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
-    out = np.fft.irfft(spectrum * gain_of_hz(np.maximum(freqs, 1.0)), n)
+    out = fft.irfft(spectrum * gain_of_hz(np.maximum(freqs, 1.0)), n)
     return out / (np.std(out) or 1.0)
 
 
@@ -48,6 +52,28 @@ def speech_shaped(n: int, rng: np.random.Generator) -> np.ndarray:
 
 GENERATORS = {"speech_shaped": speech_shaped, "pink": pink}
 
+# Babble made from the sample itself, for enrolment: three copies of the speech played backwards
+# at other pitches (resampled by these ratios), summed. It needs no one else's voice, so every
+# network can make it; it lifted recognition in babble (bench/speaker_id.py, docs/performance.md).
+SELF_BABBLE = "self_babble"
+SELF_BABBLE_VOICES = ((5, 6), (6, 5), (4, 5))  # resampling ratios (up, down)
+ENROLMENT_KINDS = (*KINDS, SELF_BABBLE)  # what an enrolled sample is stored with
+
+
+def self_babble(speech: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS babble of `len(speech)` samples made from `speech` itself."""
+    from scipy.signal import resample_poly
+
+    n = len(speech)
+    out = np.zeros(n)
+    for up, down in SELF_BABBLE_VOICES:
+        voice = resample_poly(np.asarray(speech, dtype=np.float64), up, down)[::-1]
+        voice = np.tile(voice, int(np.ceil(n / len(voice))) + 1)
+        offset = rng.integers(0, len(voice) - n + 1)
+        voice = voice[offset : offset + n]
+        out += voice / (np.sqrt(np.mean(voice**2)) or 1.0)
+    return out / (np.sqrt(np.mean(out**2)) or 1.0)
+
 
 def noisy_copies(
     speech: np.ndarray, snr_db: float = AUGMENT_SNR_DB, seed: int = 0, kinds=KINDS
@@ -61,7 +87,10 @@ def noisy_copies(
     rng = np.random.default_rng(seed)
     copies = []
     for kind in kinds:
-        noise = GENERATORS[kind](len(speech), rng)
+        if kind == SELF_BABBLE:  # its own generator: the other kinds' draws stay as they were
+            noise = self_babble(speech, np.random.default_rng(seed))
+        else:
+            noise = GENERATORS[kind](len(speech), rng)
         mixed = speech + np.sqrt(power / 10 ** (snr_db / 10)) * noise
         peak = float(np.max(np.abs(mixed)))
         copies.append((mixed / peak * 0.9 if peak > 0.99 else mixed).astype(np.float32))

@@ -131,16 +131,25 @@ class SpeakerEncoder:
 
     def partials(self, audio: np.ndarray) -> np.ndarray:
         """One L2-normalised embedding per 1.6 s partial: shape (partials, 256)."""
+        return self.run(self.windows(audio))
+
+    @staticmethod
+    def windows(audio: np.ndarray) -> np.ndarray:
+        """The front end: the mel windows of the 1.6 s partials, shape (partials, 160, 40)."""
         audio = normalize_volume(audio)
         slices = partial_slices(len(audio))
         needed = slices[-1].stop * HOP
         if needed > len(audio):
             audio = np.pad(audio, (0, needed - len(audio)))
         mel = mel_frames(audio)
-        batch = np.stack([mel[s] for s in slices])
+        return np.stack([mel[s] for s in slices])
+
+    def run(self, windows: np.ndarray) -> np.ndarray:
+        """The network over a batch of windows (of one clip or several stacked: one pass costs
+        less than one per clip): one L2-normalised embedding per window."""
         torch = self._torch
         with self._lock, torch.inference_mode():
-            _, (hidden, _) = self.lstm(torch.from_numpy(batch))
+            _, (hidden, _) = self.lstm(torch.from_numpy(windows))
             embeds = torch.relu(self.linear(hidden[-1]))
             embeds = embeds / torch.linalg.norm(embeds, dim=1, keepdim=True).clamp_min(1e-9)
         return embeds.numpy().astype(np.float32)

@@ -109,12 +109,12 @@ class Calibration:
     similarity reaches `noisy + noisy_noise·n + noisy_short·d`, and it leads the runner-up by
     `margin`."""
 
-    clean: float = 0.7473
+    clean: float = 0.7405
     clean_short: float = -0.05
-    noisy: float = 0.759
-    noisy_noise: float = 0.075
+    noisy: float = 0.7775
+    noisy_noise: float = 0.05
     noisy_short: float = -0.10
-    margin: float = 0.0
+    margin: float = 0.03
 
     def shifted(self, offset: float) -> Calibration:
         """Every threshold moved by `offset` (a network's stricter or looser setting)."""
@@ -139,6 +139,15 @@ NEW_GAP = 0.05  # ... and at least this far below the clean threshold of every p
 LEARN_MARGIN = 0.05
 LEARN_MIN_SNR_DB = 25.0
 LEARN_MIN_SPEECH_S = 2.0
+
+
+def may_teach(speech_s: float, snr_db: float) -> bool:
+    """Whether `decide` could answer "new" or a match that learns for an utterance with this
+    much speech and this SNR. Only such a clip is ever stored with noisy copies, so the analysis
+    job embeds the copies of these clips alone (together with the clip, in one pass)."""
+    return (speech_s >= NEW_MIN_SPEECH_S and snr_db >= NEW_MIN_SNR_DB) or (
+        speech_s >= LEARN_MIN_SPEECH_S and snr_db >= LEARN_MIN_SNR_DB
+    )
 
 
 def voice_of(samples: Sequence[np.ndarray]) -> Voice:

@@ -96,14 +96,14 @@ def analyze(job: Job) -> dict[str, Any]:
         return {**base, "interaction_ids": [], "superseded_by": str(winner)}
     network = db.session.get(Network, job.network_id)
     with timer.stage("speaker"):
-        turns = _speaker_turns(clean, speech, network)
+        voice = _Voice(clean, speech)
+        turns = _speaker_turns(clean, speech, network, voice)
     with timer.stage("transcribe"):
         from mira.networks.settings import wake_words
 
         hotwords = wake_words(network.settings)
         transcripts = [_transcribe(clean, turn.start_s, turn.end_s, hotwords) for turn in turns]
     with timer.stage("conversation"):
-        voice = _Voice(clean, speech)
         interactions = _record_turns(job, decoded.duration_s, turns, transcripts, quality, voice)
     with timer.stage("assistant"):
         from mira.pipeline.reaction import react
@@ -138,24 +138,40 @@ class VoiceTurn:
     cluster: int = 0
 
 
-def _speaker_turns(clean: np.ndarray, speech, network: Network) -> list[VoiceTurn]:
+def _speaker_turns(
+    clean: np.ndarray, speech, network: Network, voice: _Voice | None = None
+) -> list[VoiceTurn]:
     """The upload's speaker turns (one for a single voice, the common case: diarization then
-    costs no more than the utterance embedding it computes anyway)."""
+    costs no more than the utterance embedding it computes anyway).
+
+    A clip that might create a person or teach a profile (`mira.audio.speakers.may_teach`,
+    on the SNR around its speech and its span) has the noisy copies of its speech embedded in
+    the same forward pass as the speech itself (`mira.audio.speakers_batch.WithCopies`); for a
+    single voice they are kept on `voice` for `_Voice.copies`."""
     whole = VoiceTurn(speech.segments[0].start_s, speech.segments[-1].end_s, None)
     if speech.speech_s < voices.MIN_SPEECH_S:
         return [whole]
     from mira.audio.diarize import diarize
     from mira.audio.embedding import encoder
+    from mira.audio.speakers import may_teach
+    from mira.audio.speakers_batch import WithCopies
 
+    embedder: Any = encoder()
+    if voice is not None and may_teach(whole.end_s - whole.start_s, voice.snr_db()):
+        from mira.audio.augment import ANALYSIS_KINDS
+
+        embedder = WithCopies(embedder, speech.samples(clean), ANALYSIS_KINDS)
     found = diarize(
         clean,
         speech,
-        encoder(),
+        embedder,
         voices.profiles_by_key(network.id),
         match_threshold=voices.threshold_for(network),
     )
     if len(found) <= 1:
         embedding = found[0].embedding if found else None
+        if voice is not None and embedding is not None and isinstance(embedder, WithCopies):
+            voice.whole_copies = embedder.copies
         return [VoiceTurn(whole.start_s, whole.end_s, embedding)]
     return [VoiceTurn(t.start_s, t.end_s, t.embedding, t.cluster) for t in found]
 
@@ -183,24 +199,34 @@ def _heard_at(job: Job) -> datetime:
     return job.created_at
 
 
-@dataclass(frozen=True)
 class _Voice:
     """What the speaker decision needs besides the embedding: the denoised audio (for noisy
-    copies, when a profile learns) and the speech segments (for the SNR around the speech)."""
+    copies, when a profile learns) and the speech segments (for the SNR around the speech).
+    `whole_copies`: the embeddings of the whole speech's noisy copies, when the speaker stage
+    made them alongside the speech's own (a single voice that might teach)."""
 
-    clean: np.ndarray
-    speech: Any
+    def __init__(self, clean: np.ndarray, speech: Any):
+        self.clean = clean
+        self.speech = speech
+        self.whole_copies: np.ndarray | None = None
+        self._snr_db: float | None = None
 
     def snr_db(self) -> float:
-        from mira.audio.quality import speech_snr_db
+        if self._snr_db is None:
+            from mira.audio.quality import speech_snr_db
 
-        return speech_snr_db(self.clean, self.speech.segments)
+            self._snr_db = speech_snr_db(self.clean, self.speech.segments)
+        return self._snr_db
 
     def copies(self, turns: list[VoiceTurn], cluster: int, embedding: np.ndarray):
         """A callable giving the voice's sample rows (its embedding, then its noisy copies)."""
 
         def rows():
             import numpy as np
+
+            if len(turns) == 1 and self.whole_copies is not None:
+                head = np.asarray(embedding, dtype=np.float32)[None, :]
+                return np.vstack([head, self.whole_copies])
 
             from mira.audio import SAMPLE_RATE
             from mira.audio.augment import ANALYSIS_KINDS, sample_rows

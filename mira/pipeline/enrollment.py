@@ -36,8 +36,9 @@ def _added(sample: VoiceSample, job: Job) -> dict[str, Any]:
 
 def run(job: Job) -> dict[str, Any]:
     """The enroll job: decode, denoise, find speech, embed, add the sample to the profile."""
-    from mira.audio.augment import sample_rows
+    from mira.audio.augment import ENROLMENT_KINDS
     from mira.audio.embedding import encoder, to_bytes
+    from mira.audio.speakers_batch import sample_rows
 
     payload = job.payload or {}
     try:
@@ -69,8 +70,8 @@ def run(job: Job) -> dict[str, Any]:
             "TOO_SHORT",
         )
     jobs.set_stage(job, "speaker", 0.7)
-    # The sample and its noisy copies: the profile's noisy centre comes from those.
-    rows = sample_rows(encoder(), speech.samples(clean))
+    # The sample and its noisy copies (the profile's noisy centre), in one forward pass.
+    rows = sample_rows(encoder(), speech.samples(clean), ENROLMENT_KINDS)
     reading = _compare_reading(payload.get("expected_text"), clean, speech)
     sample = VoiceSample(
         network_id=job.network_id,

@@ -226,3 +226,20 @@ def live(app):
     yield f"ws://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def lstm_batches(monkeypatch) -> list[int]:
+    """The batch size of every forward pass of the process's voice encoder, as they happen."""
+    from mira.audio.embedding import encoder
+
+    model = encoder()
+    lstm = model.lstm
+    sizes: list[int] = []
+
+    def counted(batch):
+        sizes.append(len(batch))
+        return lstm(batch)
+
+    monkeypatch.setattr(model, "lstm", counted)
+    return sizes

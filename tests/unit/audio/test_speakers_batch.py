@@ -28,21 +28,6 @@ from tests.audio_data import SR, speech
 TOLERANCE = 1e-5  # float32 rounding of a batch of another size; a different voice is ~0.2 away
 
 
-@pytest.fixture
-def lstm_batches(monkeypatch) -> list[int]:
-    """The batch size of every forward pass of the process's encoder."""
-    model = encoder()
-    lstm = model.lstm
-    sizes: list[int] = []
-
-    def counted(batch):
-        sizes.append(len(batch))
-        return lstm(batch)
-
-    monkeypatch.setattr(model, "lstm", counted)
-    return sizes
-
-
 def voiced(index: int, seconds: float | None = None) -> np.ndarray:
     clean = high_pass(speech(index) if seconds is None else speech(index)[: int(seconds * SR)])
     return find_speech(clean).samples(clean)

@@ -245,7 +245,12 @@ def dispatch(job_id: uuid.UUID | str, delay_s: float = 0.0) -> None:
     if backend == "rq":
         if delay_s > 0:
             rq_queue(app).enqueue_in(
-                timedelta(seconds=delay_s), RUNNER, job_id, job_id=rq_job_id(job_id), **RQ_OPTIONS
+                timedelta(seconds=delay_s),
+                RUNNER,
+                job_id,
+                job_id=rq_job_id(job_id),
+                job_timeout=RQ_JOB_TIMEOUT_S,
+                **RQ_OPTIONS,
             )
         else:
             _send_to_rq(app, [job_id])

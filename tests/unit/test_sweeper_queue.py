@@ -88,6 +88,9 @@ def test_scheduled_retries_and_messages_without_the_id_prefix_count_as_waiting(r
     queue.rq_queue(rq_app).enqueue(queue.RUNNER, str(legacy.id), result_ttl=0)
 
     assert queue.waiting_job_ids(rq_app) == {str(scheduled.id), str(legacy.id)}
+    # A retry's message has the same time limit as any other job's (RQ's default is 180 s).
+    [retry_id] = queue.rq_queue(rq_app).scheduled_job_registry.get_job_ids()
+    assert queue.rq_queue(rq_app).fetch_job(retry_id).timeout == queue.RQ_JOB_TIMEOUT_S
     assert services.sweep(queued_after_s=60, heartbeat_after_s=600)["requeued"] == 1
     assert str(lost.id) in queue.waiting_job_ids(rq_app)
 

@@ -27,6 +27,8 @@ from mira.pipeline.hearing import hear
 if TYPE_CHECKING:  # numpy loads with the worker's audio code
     import numpy as np
 
+    from mira.audio.speakers_batch import WithCopies
+
 STAGE_PROGRESS = {
     "decode": 0.1,
     "quality": 0.25,
@@ -138,16 +140,14 @@ class VoiceTurn:
     cluster: int = 0
 
 
-def _speaker_turns(
-    clean: np.ndarray, speech, network: Network, voice: _Voice | None = None
-) -> list[VoiceTurn]:
+def _speaker_turns(clean: np.ndarray, speech, network: Network, voice: _Voice) -> list[VoiceTurn]:
     """The upload's speaker turns (one for a single voice, the common case: diarization then
     costs no more than the utterance embedding it computes anyway).
 
     A clip that might create a person or teach a profile (`mira.audio.speakers.may_teach`,
     on the SNR around its speech and its span) has the noisy copies of its speech embedded in
-    the same forward pass as the speech itself (`mira.audio.speakers_batch.WithCopies`); for a
-    single voice they are kept on `voice` for `_Voice.copies`."""
+    the same forward pass as the speech itself (`mira.audio.speakers_batch.WithCopies`, kept
+    on `voice` for `_Voice.copies`)."""
     whole = VoiceTurn(speech.segments[0].start_s, speech.segments[-1].end_s, None)
     if speech.speech_s < voices.MIN_SPEECH_S:
         return [whole]
@@ -157,10 +157,10 @@ def _speaker_turns(
     from mira.audio.speakers_batch import WithCopies
 
     embedder: Any = encoder()
-    if voice is not None and may_teach(whole.end_s - whole.start_s, voice.snr_db()):
+    if may_teach(whole.end_s - whole.start_s, voice.snr_db()):
         from mira.audio.augment import ANALYSIS_KINDS
 
-        embedder = WithCopies(embedder, speech.samples(clean), ANALYSIS_KINDS)
+        embedder = voice.paired = WithCopies(embedder, speech.samples(clean), ANALYSIS_KINDS)
     found = diarize(
         clean,
         speech,
@@ -170,8 +170,6 @@ def _speaker_turns(
     )
     if len(found) <= 1:
         embedding = found[0].embedding if found else None
-        if voice is not None and embedding is not None and isinstance(embedder, WithCopies):
-            voice.whole_copies = embedder.copies
         return [VoiceTurn(whole.start_s, whole.end_s, embedding)]
     return [VoiceTurn(t.start_s, t.end_s, t.embedding, t.cluster) for t in found]
 
@@ -202,13 +200,13 @@ def _heard_at(job: Job) -> datetime:
 class _Voice:
     """What the speaker decision needs besides the embedding: the denoised audio (for noisy
     copies, when a profile learns) and the speech segments (for the SNR around the speech).
-    `whole_copies`: the embeddings of the whole speech's noisy copies, when the speaker stage
-    made them alongside the speech's own (a single voice that might teach)."""
+    `paired`: the encoder that embedded the whole speech's noisy copies alongside the speech's
+    own, when the speaker stage made them (a clip that might teach)."""
 
     def __init__(self, clean: np.ndarray, speech: Any):
         self.clean = clean
         self.speech = speech
-        self.whole_copies: np.ndarray | None = None
+        self.paired: WithCopies | None = None
         self._snr_db: float | None = None
 
     def snr_db(self) -> float:
@@ -224,9 +222,10 @@ class _Voice:
         def rows():
             import numpy as np
 
-            if len(turns) == 1 and self.whole_copies is not None:
-                head = np.asarray(embedding, dtype=np.float32)[None, :]
-                return np.vstack([head, self.whole_copies])
+            single = len(turns) == 1 and embedding is not None
+            made = self.paired.rows(embedding) if single and self.paired else None
+            if made is not None:
+                return made
 
             from mira.audio import SAMPLE_RATE
             from mira.audio.augment import ANALYSIS_KINDS, sample_rows

@@ -37,8 +37,7 @@ EVENT_TYPES = (
 def record(network_id: uuid.UUID, type_: str, data: dict[str, Any]) -> Event:
     """Stage an event in the current transaction, so it commits with the change it reports;
     once it has, the realtime outbox pushes it to the network's sockets."""
-    if type_ not in EVENT_TYPES:  # the documented enum (GET /events) is the whole list
-        raise ValueError(f"Unknown event type {type_!r}: add it to EVENT_TYPES")
+    _check_type(type_)
     event = Event(network_id=network_id, type=type_, data=data, created_at=utcnow())
     db.session.add(event)
     outbox.stage(db.session, event)
@@ -50,8 +49,7 @@ def record_before_commit(network_id: uuid.UUID, type_: str, data: dict[str, Any]
     session's connection instead of the ORM's unit of work (the upload path: ~0.7 ms of CPU
     less per upload). Called just before the commit, the event takes its id as late as
     `record`'s flush would, so a reader's cursor never passes an id left uncommitted for long."""
-    if type_ not in EVENT_TYPES:
-        raise ValueError(f"Unknown event type {type_!r}: add it to EVENT_TYPES")
+    _check_type(type_)
     created_at = utcnow()
     event_id = (
         db.session.connection()
@@ -61,16 +59,12 @@ def record_before_commit(network_id: uuid.UUID, type_: str, data: dict[str, Any]
         )
         .scalar_one()
     )
-    outbox.flushed(
-        db.session,
-        {
-            "id": event_id,
-            "network_id": str(network_id),
-            "type": type_,
-            "data": data,
-            "created_at": outbox.timestamp(created_at),
-        },
-    )
+    outbox.flushed(db.session, outbox.payload_of(event_id, network_id, type_, data, created_at))
+
+
+def _check_type(type_: str) -> None:
+    if type_ not in EVENT_TYPES:  # the documented enum (GET /events) is the whole list
+        raise ValueError(f"Unknown event type {type_!r}: add it to EVENT_TYPES")
 
 
 @cache

@@ -34,17 +34,18 @@ def flushed(session, event_payload: dict[str, Any]) -> None:
     session.info.setdefault(_FLUSHED, []).append(event_payload)
 
 
-def timestamp(moment) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
 def payload(event) -> dict[str, Any]:
+    return payload_of(event.id, event.network_id, event.type, event.data, event.created_at)
+
+
+def payload_of(event_id: int, network_id, type_: str, data: Any, created_at) -> dict[str, Any]:
+    """What the sockets and the hubs receive of an event (the columns of its row)."""
     return {
-        "id": event.id,
-        "network_id": str(event.network_id),
-        "type": event.type,
-        "data": event.data,
-        "created_at": timestamp(event.created_at),
+        "id": event_id,
+        "network_id": str(network_id),
+        "type": type_,
+        "data": data,
+        "created_at": created_at.isoformat().replace("+00:00", "Z") if created_at else None,
     }
 
 

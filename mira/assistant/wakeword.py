@@ -286,7 +286,7 @@ def _and_read_as_add(command: str, wake_words: Sequence[str]) -> str | None:
     if first is None or _normalise(first.group()) != "and":
         return None
     command = "add" + command[first.end() :]
-    return command if _intent(command, wake_words) != "unknown" else None
+    return command if understood(command, wake_words) else None
 
 
 def _name_repeated(match: WakeMatch, wake_words: Sequence[str]) -> bool:
@@ -297,9 +297,7 @@ def _name_repeated(match: WakeMatch, wake_words: Sequence[str]) -> bool:
     again = find_wake_word(match.command, wake_words) or find_sound_alike(match.command, wake_words)
     if again is None:
         return False
-    return _intent(match.command, wake_words) == "unknown" and (
-        _intent(again.command, wake_words) == "unknown"
-    )
+    return not understood(match.command, wake_words) and not understood(again.command, wake_words)
 
 
 def _phonetic(
@@ -313,7 +311,7 @@ def _phonetic(
     if find_sound_alike(text, wake_words) is not None:
         return None  # the sound-alike rules decide ("Mirror on the wall" stays no command)
     for command in (evidence.command, text.strip()):
-        if command and _intent(command, wake_words) != "unknown":
+        if command and understood(command, wake_words):
             return WakeDecision(
                 "wake", evidence.word, command, None, "phonetic", evidence.probability
             )
@@ -344,7 +342,7 @@ def judge(
         decision = WakeDecision(
             "wake", alike.word, command, alike.heard, "sound-alike", probability
         )
-        if _intent(command, wake_words) != "unknown":
+        if understood(command, wake_words):
             return decision
         close = probability >= CANDIDATE_PROBABILITY if probability is not None else alike.vocative
         if close:
@@ -355,7 +353,7 @@ def judge(
         command = evidence.command if evidence.command is not None else text
         # PocketSphinx hearing no rival ("Miranda") at the start lowers the bar.
         sure = WAKE_PROBABILITY if evidence.phonetic != "" else UNOPPOSED_WAKE_PROBABILITY
-        if probability >= sure and _intent(command, wake_words) != "unknown":
+        if probability >= sure and understood(command, wake_words):
             return WakeDecision("wake", evidence.word, command, None, "acoustic", probability)
         return WakeDecision("candidate", evidence.word, command, None, "acoustic", probability)
     if text.strip() and _intent(text, wake_words) == "stop_listening":

@@ -131,20 +131,20 @@ def dispatch(job: Job) -> None:
 def dispatch_soon(job: Job) -> None:
     """As `dispatch`, from the queue's sender thread a moment later (`queue.dispatch_soon`):
     the request that made the job answers without waiting for the queue."""
-    try:
-        queue.dispatch_soon(job.id)
-    except Exception:
-        log.warning("could not dispatch job %s; the sweeper will retry", job.id, exc_info=True)
+    _dispatch_or_leave_for_sweeper(job, soon=True)
 
 
-def _dispatch_or_leave_for_sweeper(job: Job, delay_s: float = 0.0) -> None:
+def _dispatch_or_leave_for_sweeper(job: Job, delay_s: float = 0.0, *, soon: bool = False) -> None:
     """The job row is committed, so a queue outage loses nothing: the sweeper sends it later.
     The id comes from the identity map, never from a reload (the database may be gone); a job
-    just created is not in the session and holds its id."""
+    just created is not in the session and holds its id. `soon`: through the sender thread."""
     identity = sa_inspect(job).identity
     job_id = identity[0] if identity else job.id
     try:
-        queue.dispatch(job_id, delay_s=delay_s)
+        if soon:
+            queue.dispatch_soon(job_id)
+        else:
+            queue.dispatch(job_id, delay_s=delay_s)
     except Exception:
         log.warning("could not dispatch job %s; the sweeper will retry", job_id, exc_info=True)
 

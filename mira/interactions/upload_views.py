@@ -161,22 +161,20 @@ def voice_command_response(query: dict):
     app = current_app._get_current_object()
     in_request = app.config["MIRA_QUEUE"] == "zappa"
     # A retry with the request's Idempotency-Key never makes a second job (a second reminder):
-    # it follows what is left of the first job's stream, or, once that job has ended, gets its
-    # outcome again.
-    job = uploads.first_answer(scope().network_id, client_id, data, "voice", key)
-    if job is not None and job.status in uploads.TERMINAL:
+    # `accept` answers with the first one, and the retry follows what is left of its stream or,
+    # once it has ended, gets its outcome again (a job just made is still queued).
+    job = uploads.accept(
+        scope().network_id,
+        client_id,
+        data,
+        kind="voice",
+        dispatch=not in_request,
+        idempotency_key=key,
+        **fields,
+    )
+    if job.status in uploads.TERMINAL:
         events = streams.outcome(job)
         return _event_stream(lambda: iter(events))
-    if job is None:
-        job = uploads.accept(
-            scope().network_id,
-            client_id,
-            data,
-            kind="voice",
-            dispatch=not in_request,
-            idempotency_key=key,
-            **fields,
-        )
     job_id = str(job.id)
     if in_request:
         from jobs.runner import run_job

@@ -194,16 +194,6 @@ def _idempotency_scope(kind: str, client_id: str, key: str, data: bytes) -> tupl
     return f"{kind}:{client_id}", key, idempotency.digest(data)
 
 
-def first_answer(
-    network_id: uuid.UUID, client_id: str, data: bytes, kind: str, idempotency_key: str | None
-) -> Job | None:
-    """The job an earlier request with this key (same client, kind and bytes) started, if any:
-    `accept` would answer with it too. A 422 when the key came with other bytes."""
-    if idempotency_key is None:
-        return None
-    return idempotency.find(network_id, *_idempotency_scope(kind, client_id, idempotency_key, data))
-
-
 def _touch_client(network_id: uuid.UUID, client_id: str, now: datetime) -> None:
     """503 while the network's service is off, 404 unless the client is registered; else mark
     it seen, committed with the job (a refused upload rolls it back). One statement on the

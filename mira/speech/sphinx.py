@@ -7,13 +7,13 @@ a second, phonetic opinion (`WakeSpotter`) when Whisper's transcript lacks the n
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 
 import numpy as np
 
 from mira.speech import SAMPLE_RATE, Segment, Transcript, TranscriptionError
+from mira.speech.text import normalise
 
 FRAMES_PER_S = 100  # PocketSphinx reports word timings in 10 ms frames
 FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]"}
@@ -72,11 +72,6 @@ RIVALS: dict[str, tuple[str, ...]] = {"mira": ("miranda", "myra", "admiral")}
 LOOK_ALIKES: dict[str, tuple[str, ...]] = {
     "mira": ("mirror", "mirrors", "miranda", "myra", "mia", "admiral", "meer", "mir")
 }
-_NUMBERS = dict(enumerate(
-    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-     "eleven", "twelve")
-))  # fmt: skip
-_WORD = re.compile(r"[\w']+")
 # Narrower beams than PocketSphinx's defaults: the grammar is tiny. Measured on bench/wake.py's
 # clips: the same words heard, 45 against 69 ms a clip (median, loaded machine).
 _BEAMS = {"beam": 1e-30, "pbeam": 1e-25, "wbeam": 1e-20}
@@ -114,12 +109,8 @@ class WakeSpotter:
         self._searches = 0
         self._lock = threading.Lock()
 
-    def _known(self, word: str) -> str | None:
-        word = _NUMBERS.get(int(word), word) if word.isascii() and word.isdigit() else word
-        if self._decoder.lookup_word(word) is not None:
-            return word
-        word = word.strip("'")
-        return word if word and self._decoder.lookup_word(word) is not None else None
+    def _known(self, word: str) -> bool:
+        return self._decoder.lookup_word(word) is not None
 
     def _entries(self, wake: str) -> list[str]:
         """Dictionary entries spelling the one-word wake word (`wake_1`, `wake_2`…)."""
@@ -140,8 +131,9 @@ class WakeSpotter:
     def _grammar(self, text: str, wake: str, entries: list[str]) -> str:
         from mira.assistant.wakeword import lead_ins, sounds_like
 
-        words = [k for k in (self._known(w) for w in _WORD.findall(text.lower())) if k]
-        leads = [w for w in sorted(lead_ins()) if self._decoder.lookup_word(w) is not None]
+        # Whisper's words as the dictionary spells them: numbers in words, no punctuation.
+        words = [w for w in normalise(text) if self._known(w)]
+        leads = [w for w in sorted(lead_ins()) if self._known(w)]
         while words and words[0] in leads:
             words = words[1:]
         look_alikes = [w for w in LOOK_ALIKES.get(wake, ()) if self._known(w)]

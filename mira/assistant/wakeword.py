@@ -244,6 +244,20 @@ def understood(text: str, wake_words: Sequence[str] = DEFAULT_WAKE_WORDS) -> boo
     return _intent(text, wake_words) != "unknown"
 
 
+def understood_after_opening(text: str, wake_words: Sequence[str] = DEFAULT_WAKE_WORDS) -> bool:
+    """Whether `text`, or what follows its first one or two words after any lead-in, is a
+    command the assistant understands: what `mira.speech.sphinx.WakeSpotter` can make a
+    command of when it hears the wake word there instead (Whisper writes a name it does not
+    know as "Here are…", "You're a…": "here are text John that I am running late")."""
+    if understood(text, wake_words):
+        return True
+    starts = [m.start() for m in _WORD.finditer(text)]
+    skip = len(lead_in_words(text))
+    return any(
+        understood(text[starts[skip + n] :], wake_words) for n in (1, 2) if skip + n < len(starts)
+    )
+
+
 # Words after a name, with no pause between, that make it the subject of a sentence ("Mira is
 # coming to dinner"): talk about someone of that name, not to the assistant.
 _MENTION_NEXT = frozenset(

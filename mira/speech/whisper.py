@@ -369,7 +369,7 @@ class WhisperTranscriber:
     def _wake_evidence(
         self, encoded, hotwords, text, speech_end_s, spoken=None
     ) -> WakeEvidence | None:
-        from mira.assistant.wakeword import lead_in_words, understood
+        from mira.assistant.wakeword import lead_in_words, understood_after_opening
 
         tok = self.tokenizer
         prompt = self._prompt(hotwords, timestamps=False)
@@ -393,11 +393,12 @@ class WhisperTranscriber:
             return None
         phonetic = None
         # PocketSphinx (~35 ms of CPU a clip on a loaded machine) is asked only when its answer
-        # can make a command: Whisper's words are one the assistant understands, or Whisper
+        # can make a command: Whisper's words, or those after the first one or two (which the
+        # spotter may hear as the wake word), are one the assistant understands, or Whisper
         # itself finds the wake word plausible enough for a second look.
         if (
             spoken is not None
-            and (best.probability >= SECOND_LOOK_FROM or understood(text, hotwords))
+            and (best.probability >= SECOND_LOOK_FROM or understood_after_opening(text, hotwords))
             and self.spotter
         ):
             phonetic = self.spotter.opening(spoken, text, best.word)

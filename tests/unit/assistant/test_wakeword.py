@@ -208,3 +208,22 @@ def test_whispers_evidence_needs_less_when_pocketsphinx_hears_no_rival():
     assert judge(said, ["mira"], WakeEvidence("mira", 0.02, command, phonetic="")).status == (
         "none"
     )
+
+
+@pytest.mark.parametrize(
+    "text, asked",
+    [
+        ("How many people are here?", True),  # understood as it is
+        ("here are text John that I am running late", True),  # "Mira" written as two words
+        ("Hey, here are text John that I am running late", True),  # after a lead-in
+        ("You're a schedule a meeting with Anna on Friday at 3", True),
+        ("Thanks John that I am running late", False),  # the command lost its verb
+        ("I went to the shop this morning", False),
+        ("here are", False),
+        ("", False),
+    ],
+)
+def test_the_phonetic_spotter_is_asked_when_the_name_may_hide_in_the_first_words(text, asked):
+    from mira.assistant.wakeword import understood_after_opening
+
+    assert understood_after_opening(text, ["mira"]) is asked

@@ -18,6 +18,7 @@ ENV PYTHONUNBUFFERED=1 \
     MPLCONFIGDIR=/tmp/matplotlib \
     HF_HOME=/tmp/huggingface \
     HF_HUB_OFFLINE=1 \
+    MIRA_MODEL_CACHE=/opt/mira-models \
     ORT_DISABLE_TELEMETRY=1 \
     GUNICORN_BIND=0.0.0.0:8000
 
@@ -36,7 +37,9 @@ COPY wsgi.py gunicorn.conf.py ./
 COPY mira ./mira
 COPY jobs ./jobs
 COPY migrations ./migrations
+# Whisper base (the wake word's second look) comes in two packages: join it into the image once.
 RUN python -m compileall -q /app \
+    && python -c "from mira.speech.whisper import second_look_model_path as p; p()" \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/mira --create-home --shell /usr/sbin/nologin mira
 
 USER 10001

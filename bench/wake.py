@@ -2,9 +2,10 @@
 
 Every utterance goes through Mira's own path, as the analysis job runs it: high-pass denoise,
 VAD, the process transcriber built from the app's default settings, then the wake decision
-(`mira.speech.wake.hear`, which the job calls). `--modes old` replays the path as it was before
-the wake-word work (exact "Mira" at the start of one transcript, Whisper's 30 s window with
-beam 5), so old and new are measured in the same run on the same audio.
+(`mira.assistant.wakeword.hear`, which the job calls). `--modes old` replays the path as it was
+before the wake-word work (exact "Mira" at the start of one transcript, Whisper's 30 s window
+with beam 5); `first` is today's path without Whisper base's second look
+(`MIRA_WHISPER_SECOND_LOOK=none`); so modes are measured in the same run on the same audio.
 
 Speech: commands and non-commands spoken by every installed flite voice (`flite -lv`; the
 limited-domain `*_time` voices, which can say nothing but clock times, are skipped and listed)
@@ -24,6 +25,7 @@ Targets: recall >= 97 % (flite), >= 90 % (espeak-ng), false triggers <= 1 %.
 
     .venv/bin/python bench/wake.py                      # new path only
     .venv/bin/python bench/wake.py --modes old,new      # both, same audio, same run
+    .venv/bin/python bench/wake.py --modes first,new    # without and with the second look
     .venv/bin/python bench/wake.py --quick              # 3 flite + 2 espeak voices, no LibriSpeech
 """
 
@@ -179,6 +181,8 @@ def settings(mode: str) -> dict:
     defaults = load_config(tempfile.mkdtemp(prefix="mira-wake-"))
     if mode == "old":
         defaults.update(MIRA_WHISPER_BEAM=5, MIRA_WHISPER_CONTEXT="full")
+    if mode in ("old", "first"):
+        defaults["MIRA_WHISPER_SECOND_LOOK"] = "none"
     defaults["MIRA_TRANSCRIBER"] = "whisper"
     defaults["GEMINI_API_KEY"] = None
     return defaults
@@ -338,7 +342,7 @@ def text_level_false_triggers() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modes", default="new", help="old, new or old,new")
+    parser.add_argument("--modes", default="new", help="old, first, new, comma-separated")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--show", type=int, default=12, help="misses and false triggers listed")
     args = parser.parse_args()

@@ -358,6 +358,7 @@ def load_config(instance_path: str | os.PathLike[str]) -> dict[str, Any]:
         # true: the short context's decode places words in time and drops those after the speech
         # (the setting before 2026-12-03; 1.3 points more WER on the commands).
         "MIRA_WHISPER_SHORT_TIMESTAMPS": _env_bool("MIRA_WHISPER_SHORT_TIMESTAMPS", False),
+        "MIRA_WHISPER_SECOND_LOOK": _env("MIRA_WHISPER_SECOND_LOOK", "base"),
         "GEMINI_API_KEY": _env("GEMINI_API_KEY"),
         "MIRA_GEMINI_MODEL": _env("MIRA_GEMINI_MODEL"),
         "MIRA_GEMINI_TIMEOUT_S": _env_float("MIRA_GEMINI_TIMEOUT_S", 10.0),

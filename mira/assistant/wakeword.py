@@ -207,6 +207,7 @@ class WakeDecision:
     heard: str | None = None
     reason: str = ""
     probability: float | None = None
+    second_look: bool = False  # decided on a bigger model's transcript (`hear`)
 
     @property
     def is_command(self) -> bool:
@@ -221,6 +222,8 @@ class WakeDecision:
             meta["command"] = self.command
         if self.probability is not None:
             meta["probability"] = self.probability
+        if self.second_look:
+            meta["second_look"] = True
         return meta
 
 
@@ -244,8 +247,10 @@ def understood(text: str, wake_words: Sequence[str] = DEFAULT_WAKE_WORDS) -> boo
     return _intent(text, wake_words) != "unknown"
 
 
-def understood_after_opening(text: str, wake_words: Sequence[str] = DEFAULT_WAKE_WORDS) -> bool:
-    """Whether `text`, or what follows its first one or two words after any lead-in, is a
+def understood_after_opening(
+    text: str, wake_words: Sequence[str] = DEFAULT_WAKE_WORDS, up_to: int = 2
+) -> bool:
+    """Whether `text`, or what follows its first one to `up_to` words after any lead-in, is a
     command the assistant understands: what `mira.speech.sphinx.WakeSpotter` can make a
     command of when it hears the wake word there instead (Whisper writes a name it does not
     know as "Here are…", "You're a…": "here are text John that I am running late")."""
@@ -254,7 +259,9 @@ def understood_after_opening(text: str, wake_words: Sequence[str] = DEFAULT_WAKE
     starts = [m.start() for m in _WORD.finditer(text)]
     skip = len(lead_in_words(text))
     return any(
-        understood(text[starts[skip + n] :], wake_words) for n in (1, 2) if skip + n < len(starts)
+        understood(text[starts[skip + n] :], wake_words)
+        for n in range(1, up_to + 1)
+        if skip + n < len(starts)
     )
 
 
@@ -378,10 +385,42 @@ def judge(
     return NO_WAKE
 
 
+def worth_a_second_look(text: str, decision: WakeDecision, wake_words: Sequence[str]) -> bool:
+    """Whether a bigger model should hear the utterance again: the wake word may have been lost
+    (a near miss; words that make a command once up to three opening words — what Whisper
+    made of the name — are dropped, "and" read as "add" as after the name), or the name was
+    heard before a command the assistant does not understand. Ordinary talk rarely passes
+    (6 of 200 LibriSpeech transcripts)."""
+    if decision.status == "candidate":
+        return True
+    if decision.is_command:
+        return not understood(decision.command or "", wake_words)
+    return understood_after_opening(text, wake_words, up_to=3) or (
+        _and_read_as_add(text.strip(), wake_words) is not None
+    )
+
+
 def hear(
     engine, clean, start_s: float, end_s: float, wake_words: Sequence[str]
 ) -> tuple[Transcript, WakeDecision]:
     """Transcribe one stretch of audio and decide whether it was addressed to the assistant:
-    what the analysis job and the voice-command job do with every turn."""
+    what the analysis job and the voice-command job do with every turn.
+
+    When the first decision may be wrong (`worth_a_second_look`) and the engine has a bigger
+    model (`look_again_between`: Whisper base after tiny.en), its transcript and decision win
+    if they make a command — one the assistant understands, when the first already had the
+    name. Otherwise the first stands."""
     transcript = engine.transcribe_between(clean, start_s, end_s, wake_words)
-    return transcript, judge(transcript.text, wake_words, transcript.wake)
+    decision = judge(transcript.text, wake_words, transcript.wake)
+    look_again = getattr(engine, "look_again_between", None)
+    if look_again is None or not worth_a_second_look(transcript.text, decision, wake_words):
+        return transcript, decision
+    closer = look_again(clean, start_s, end_s, wake_words, transcript)
+    if closer is None:
+        return transcript, decision
+    again = judge(closer.text, wake_words, closer.wake)
+    if again.is_command and (
+        not decision.is_command or understood(again.command or "", wake_words)
+    ):
+        return closer, replace(again, second_look=True)
+    return transcript, decision

@@ -47,7 +47,14 @@ def _whisper(settings: Mapping[str, Any]) -> Transcriber:
         context=(settings.get("MIRA_WHISPER_CONTEXT") or "short").lower(),
         min_window_s=float(settings.get("MIRA_WHISPER_MIN_WINDOW_S") or MIN_WINDOW_S),
         short_timestamps=as_bool(settings.get("MIRA_WHISPER_SHORT_TIMESTAMPS"), False),
+        second_look=_second_look(settings.get("MIRA_WHISPER_SECOND_LOOK")),
     )
+
+
+def _second_look(value: Any) -> str | None:
+    """`MIRA_WHISPER_SECOND_LOOK`: "base" (the default) or "none"."""
+    value = (value or "base").strip().lower()
+    return None if value in ("none", "off", "false", "0") else value
 
 
 def _sphinx(settings: Mapping[str, Any]) -> Transcriber:
@@ -61,6 +68,11 @@ FACTORIES: dict[str, Callable[[Mapping[str, Any]], Transcriber]] = {
     "whisper": _whisper,
     "pocketsphinx": _sphinx,
 }
+
+
+def _between(samples: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
+    start = max(0, int(start_s * SAMPLE_RATE))
+    return samples[start : int(end_s * SAMPLE_RATE)]
 
 
 class FallbackTranscriber:
@@ -84,8 +96,28 @@ class FallbackTranscriber:
         self, samples: np.ndarray, start_s: float, end_s: float, hotwords: Sequence[str] = ()
     ) -> Transcript:
         """The words between two offsets (seconds) of the audio: one speaker turn, say."""
-        start = max(0, int(start_s * SAMPLE_RATE))
-        return self.transcribe(samples[start : int(end_s * SAMPLE_RATE)], hotwords)
+        return self.transcribe(_between(samples, start_s, end_s), hotwords)
+
+    def look_again_between(
+        self,
+        samples: np.ndarray,
+        start_s: float,
+        end_s: float,
+        hotwords: Sequence[str],
+        first: Transcript,
+    ) -> Transcript | None:
+        """A closer look at the same stretch by the engine that wrote `first`, when it has one
+        (Whisper base after tiny.en); None otherwise."""
+        for engine in self.engines:
+            wrote_it = first.engine == engine.name or first.engine.startswith(engine.name + "-")
+            look_again = getattr(engine, "look_again", None)
+            if wrote_it and look_again is not None:
+                try:
+                    return look_again(_between(samples, start_s, end_s), hotwords)
+                except TranscriptionError as exc:
+                    log.warning("second look with %s failed: %s", engine.name, exc)
+                    return None
+        return None
 
     def warm_up(self) -> None:
         for engine in self.engines:
@@ -125,6 +157,7 @@ def build_transcriber(settings: Mapping[str, Any]) -> FallbackTranscriber | None
     "MIRA_WHISPER_CONTEXT",
     "MIRA_WHISPER_MIN_WINDOW_S",
     "MIRA_WHISPER_SHORT_TIMESTAMPS",
+    "MIRA_WHISPER_SECOND_LOOK",
     "GEMINI_API_KEY",
     "MIRA_GEMINI_MODEL",
 )

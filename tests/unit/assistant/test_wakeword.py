@@ -227,3 +227,69 @@ def test_the_phonetic_spotter_is_asked_when_the_name_may_hide_in_the_first_words
     from mira.assistant.wakeword import understood_after_opening
 
     assert understood_after_opening(text, ["mira"]) is asked
+
+
+class _Engine:
+    """A transcriber whose first and second looks say what the test tells them."""
+
+    def __init__(self, first: str, closer: str | None):
+        from mira.speech import Transcript
+
+        self.first = Transcript(first, engine="whisper-tiny.en")
+        self.closer = None if closer is None else Transcript(closer, engine="whisper-base")
+        self.looked = 0
+
+    def transcribe_between(self, samples, start_s, end_s, hotwords):
+        return self.first
+
+    def look_again_between(self, samples, start_s, end_s, hotwords, first):
+        assert first is self.first
+        self.looked += 1
+        return self.closer
+
+
+@pytest.mark.parametrize(
+    "first, closer, looked, heard, status",
+    [
+        # The name lost in the first words: the bigger model's command wins.
+        ("There are how many people are here", "Mira, how many people are here?", 1, 1, "wake"),
+        # Up to three opening words, and "and" for "add" as after the name.
+        ("here are the text John that I am late", "Mira, text John that I am late", 1, 1, "wake"),
+        ("and milk to my shopping list.", "Mira, add milk to my shopping list.", 1, 1, "wake"),
+        # ... but not when it too hears no name.
+        ("There are how many people are here", "There are many people here", 1, 0, "none"),
+        # The name before a command the assistant does not understand: only an understood
+        # command replaces it.
+        ("Mira, their green mind me took", "Mira, remind me to call mom at five", 1, 1, "wake"),
+        ("Mira, their green mind me took", "Mira, their dream mind", 1, 0, "wake"),
+        # A known command, or ordinary talk: no second look at all.
+        ("Mira, what time is it?", "Mira, what's the date?", 0, 0, "wake"),
+        ("I went to the shop this morning", "Mira, what time is it?", 0, 0, "none"),
+        # No bigger model: the first decision stands.
+        ("There are how many people are here", None, 1, 0, "none"),
+    ],
+)
+def test_a_bigger_model_looks_again_when_the_wake_word_may_be_lost(
+    first, closer, looked, heard, status
+):
+    from mira.assistant.wakeword import hear
+
+    engine = _Engine(first, closer)
+    transcript, decision = hear(engine, None, 0.0, 3.0, ["mira"])
+    assert engine.looked == looked
+    assert transcript is (engine.closer if heard else engine.first)
+    assert decision.status == status
+    assert decision.second_look is bool(heard)
+    assert ("second_look" in decision.as_meta()) is bool(heard)
+
+
+def test_an_engine_without_a_second_look_is_heard_once():
+    from mira.assistant.wakeword import hear
+    from mira.speech import Transcript
+
+    class Plain:
+        def transcribe_between(self, samples, start_s, end_s, hotwords):
+            return Transcript("There are how many people are here")
+
+    transcript, decision = hear(Plain(), None, 0.0, 3.0, ["mira"])
+    assert decision.status == "none" and not decision.second_look

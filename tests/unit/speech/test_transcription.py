@@ -198,3 +198,48 @@ def test_a_command_whose_name_whisper_dropped_is_still_a_command(whisper):
     unnamed = whisper.transcribe(_spoken("What time is it?", "kal16"), ["mira"])
     assert unnamed.wake is not None and unnamed.wake.phonetic == ""
     assert judge(unnamed.text, ["mira"], unnamed.wake).status == "none"
+
+
+def test_whisper_base_takes_a_second_look_where_tiny_en_lost_the_name(whisper):
+    """flite's kal voices say "Mira" too briefly for tiny.en: "There are how many people are
+    here", "You're a schedule of meeting with…", no command. Whisper base, asked because those
+    words make a command once the first one or two are dropped, hears the name. Ordinary talk
+    is not looked at again."""
+    from mira.assistant.wakeword import hear, judge
+
+    tail = np.zeros(int(0.3 * SR), dtype=np.float32)
+    clips = [
+        np.concatenate([flite_speech("Mira, how many people are here?", "kal16"), tail]),
+        np.concatenate(
+            [flite_speech("Mira, schedule a meeting with Anna on Friday at 3.", "kal"), tail]
+        ),
+        _spoken("Mira, schedule a meeting with Anna on Friday at 3.", "kal"),
+    ]
+    missed = 0
+    for clip in clips:
+        first = whisper.transcribe(clip, ["mira"])
+        transcript, decision = hear(whisper, clip, 0.0, len(clip) / SR, ["mira"])
+        assert decision.is_command, (first.text, transcript.text)
+        if not judge(first.text, ["mira"], first.wake).is_command:
+            missed += 1
+            assert decision.second_look and transcript.engine == "whisper-base", transcript
+            assert decision.as_meta()["second_look"] is True
+    assert missed >= 2, "tiny.en heard these names: the clips no longer test the second look"
+    talk = _spoken("I went to the shop this morning.", "kal16")
+    transcript, decision = hear(whisper, talk, 0.0, len(talk) / SR, ["mira"])
+    assert (transcript.engine, decision.status) == ("whisper-tiny.en", "none")
+
+
+def test_the_second_look_is_off_without_its_weights_or_when_switched_off(monkeypatch):
+    from mira.speech import whisper as whisper_module
+
+    monkeypatch.setattr(whisper_module, "SECOND_LOOK_SHA256", "0" * 64)
+    with pytest.raises(TranscriptionError, match="known hash"):
+        whisper_module.WhisperTranscriber(model="base", threads=1)
+    engine = build_transcriber({"MIRA_TRANSCRIBER": "whisper", "MIRA_WHISPER_THREADS": 1})
+    clip = _spoken("Mira, how many people are here?", "kal16")
+    first = engine.transcribe(clip, ["mira"])
+    # Weights that fail their check: no second look, the first transcript stands.
+    assert engine.look_again_between(clip, 0.0, len(clip) / SR, ["mira"], first) is None
+    off = build_transcriber({"MIRA_TRANSCRIBER": "whisper", "MIRA_WHISPER_SECOND_LOOK": "none"})
+    assert off.engines[0].look_again(clip, ["mira"]) is None

@@ -73,11 +73,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from mira.audio import SAMPLE_RATE as SR  # noqa: E402
-from mira.audio.augment import (  # noqa: E402
-    ANALYSIS_KINDS,
-    ENROLMENT_KINDS,
-    sample_rows,
-)
+from mira.audio.augment import ANALYSIS_KINDS, ENROLMENT_KINDS, noisy_copies  # noqa: E402
 from mira.audio.denoise import denoise  # noqa: E402
 from mira.audio.diarize import diarize  # noqa: E402
 from mira.audio.embedding import encoder  # noqa: E402
@@ -93,8 +89,7 @@ from mira.audio.speakers import (  # noqa: E402
     shortness,
     voice_of,
 )
-from mira.audio.speakers_batch import WithCopies  # noqa: E402
-from mira.audio.speakers_batch import sample_rows as enrolment_sample_rows  # noqa: E402
+from mira.audio.speakers_batch import WithCopies, sample_rows  # noqa: E402
 from mira.audio.vad import find_speech  # noqa: E402
 from mira.persons import voices  # noqa: E402
 from mira.pipeline.analysis import VoiceTurn, _voice_of  # noqa: E402
@@ -588,8 +583,8 @@ def stage_cost(utterances, rows, repeats: int = 3) -> dict[str, float]:
     - before: diarize, the fixed-threshold decision (Mira before issue 15);
     - now: the SNR around the speech, diarize, `decide` against 5 profiles — the cost of a clip
       that could not teach (`may_teach` false: noisy or short), which embeds no copy;
-    - separate: now, then the noisy copy embedded on its own (`augment.sample_rows`), as a clip
-      that created a person or taught a profile cost until the copy joined the clip's pass;
+    - separate: now, then the noisy copy embedded on its own, as a clip that created a person
+      or taught a profile cost until the copy joined the clip's pass;
     - learning: the path of a clean clip that may teach: the SNR, diarize with `WithCopies` (the
       noisy copy's windows in the same forward pass), `decide`, the sample rows."""
     timings: dict[str, list[float]] = {"before": [], "now": [], "separate": [], "learning": []}
@@ -613,7 +608,8 @@ def stage_cost(utterances, rows, repeats: int = 3) -> dict[str, float]:
             turns = diarize(clean, speech, encoder(), None)
             decide(Evidence(turns[0].embedding, span, snr_db), profiles)
             now_done = time.perf_counter()
-            sample_rows(encoder(), speech.samples(clean), turns[0].embedding, ANALYSIS_KINDS)
+            for copy in noisy_copies(speech.samples(clean), kinds=ANALYSIS_KINDS):
+                encoder().embed(copy)
             best["now"] = min(best["now"], now_done - started)
             best["separate"] = min(best["separate"], time.perf_counter() - started)
 
@@ -654,7 +650,7 @@ def enrolment_rows(utterances) -> list[np.ndarray]:
     for u in utterances:
         clean = denoise(u.samples, "highpass")
         speech = find_speech(clean, 2).samples(clean)
-        out.append(enrolment_sample_rows(encoder(), speech, ENROLMENT_KINDS))
+        out.append(sample_rows(encoder(), speech, ENROLMENT_KINDS))
     return out
 
 

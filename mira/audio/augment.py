@@ -101,13 +101,3 @@ def noisy_copies(
 # babble-like one, keeps the speaker stage within twice the cost of a plain match; enrolment,
 # which nobody waits for, makes every kind.
 ANALYSIS_KINDS = ("speech_shaped",)
-
-
-def sample_rows(
-    encoder, speech: np.ndarray, embedding: np.ndarray | None = None, kinds=KINDS
-) -> np.ndarray:
-    """A voice sample as stored: its embedding, then one embedding per noisy copy
-    (shape (1 + len(kinds), 256)). `embedding` saves embedding the clean speech again."""
-    clean = encoder.embed(speech) if embedding is None else np.asarray(embedding, np.float32)
-    rows = [clean, *(encoder.embed(copy) for copy in noisy_copies(speech, kinds=kinds))]
-    return np.stack(rows).astype(np.float32)

@@ -152,7 +152,7 @@ def may_teach(speech_s: float, snr_db: float) -> bool:
 
 def voice_of(samples: Sequence[np.ndarray]) -> Voice:
     """A profile from stored samples, each an array of rows: the sample's embedding first,
-    then the embeddings of its noisy copies (`mira.audio.augment.sample_rows`), if any."""
+    then the embeddings of its noisy copies (`mira.audio.speakers_batch.sample_rows`), if any."""
     rows = [np.asarray(s, dtype=np.float32).reshape(-1, EMBEDDING_SIZE) for s in samples]
     clean = aggregate([r[0] for r in rows])
     copies = [copy for r in rows for copy in r[1:]]

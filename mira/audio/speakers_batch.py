@@ -8,8 +8,8 @@ core, not 2x: a batch of three 1.6 s windows leaves the CPU's matrix kernels und
 
 - `partials_together`: `SpeakerEncoder.partials` of several clips in one pass, the same
   numbers (float rounding aside) as each clip's own call.
-- `sample_rows`: `mira.audio.augment.sample_rows` (the clip's embedding, then its copies')
-  in one pass; enrolment uses it.
+- `sample_rows`: a voice sample as stored (the clip's embedding, then its copies') in one
+  pass; enrolment and the analysis job's several-voice uploads use it.
 - `WithCopies`: an encoder for `mira.audio.diarize.diarize` that embeds the copies of the
   speech together with the speech itself; the analysis job hands it over only for clips that
   might teach or create a person (`mira.audio.speakers.may_teach`), so a noisy or short clip
@@ -46,11 +46,17 @@ def utterance_embedding(partials: np.ndarray) -> np.ndarray:
     return (mean / max(float(np.linalg.norm(mean)), 1e-9)).astype(np.float32)
 
 
-def sample_rows(encoder, speech: np.ndarray, kinds=KINDS) -> np.ndarray:
-    """`mira.audio.augment.sample_rows(encoder, speech, kinds=kinds)`, in one forward pass:
-    the speech's embedding, then one per noisy copy (shape (1 + len(kinds), 256))."""
-    clips = [speech, *noisy_copies(speech, kinds=kinds)]
+def sample_rows(
+    encoder, speech: np.ndarray, kinds=KINDS, embedding: np.ndarray | None = None
+) -> np.ndarray:
+    """A voice sample as stored: the speech's embedding, then one per noisy copy (shape
+    (1 + len(kinds), 256)), embedded in one forward pass. `embedding` (the speech's, already
+    known) saves embedding the speech again."""
+    copies = noisy_copies(speech, kinds=kinds)
+    clips = copies if embedding is not None else [speech, *copies]
     rows = [utterance_embedding(p) for p in partials_together(encoder, clips)]
+    if embedding is not None:
+        rows.insert(0, np.asarray(embedding, dtype=np.float32))
     return np.stack(rows).astype(np.float32)
 
 

@@ -162,7 +162,7 @@ def attribute(
     """Who spoke an utterance; stages rows without committing.
 
     `snr_db` is the SNR around the speech (`mira.audio.quality.speech_snr_db`; None: clean);
-    `copies()` returns the sample rows with noisy copies (`mira.audio.augment.sample_rows`),
+    `copies()` returns the sample rows with noisy copies (`mira.audio.speakers_batch.sample_rows`),
     asked for only when a new person is created or a profile learns. Call it inside
     `network_lock`, and commit together with the interaction, so two utterances of one new
     voice never make two persons.

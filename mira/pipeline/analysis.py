@@ -228,8 +228,9 @@ class _Voice:
                 return made
 
             from mira.audio import SAMPLE_RATE
-            from mira.audio.augment import ANALYSIS_KINDS, sample_rows
+            from mira.audio.augment import ANALYSIS_KINDS
             from mira.audio.embedding import encoder
+            from mira.audio.speakers_batch import sample_rows
 
             if len(turns) == 1:
                 audio = self.speech.samples(self.clean)
@@ -241,7 +242,7 @@ class _Voice:
                         if t.cluster == cluster
                     ]
                 )
-            return sample_rows(encoder(), audio, embedding, ANALYSIS_KINDS)
+            return sample_rows(encoder(), audio, ANALYSIS_KINDS, embedding)
 
         return rows
 

@@ -139,10 +139,11 @@ def test_a_long_mixed_stream_never_drifts_a_profile(app, alice):
     short, pink, brown and babble noise down to 5 dB), interleaved, through `attribute`: only
     clean, confident clips of the right person teach, no noisy clip makes a person, and each
     profile stays where its enrolment put it."""
-    from mira.audio.augment import ANALYSIS_KINDS, sample_rows
+    from mira.audio.augment import ANALYSIS_KINDS
     from mira.audio.denoise import high_pass
     from mira.audio.embedding import encoder, from_bytes, to_bytes
     from mira.audio.quality import speech_snr_db
+    from mira.audio.speakers_batch import sample_rows
     from mira.audio.vad import find_speech
     from mira.persons.services import add_person
 
@@ -210,7 +211,7 @@ def test_a_long_mixed_stream_never_drifts_a_profile(app, alice):
             heard_at + timedelta(seconds=step),
             interaction.id,
             snr_db=speech_snr_db(clean, report.segments),
-            copies=lambda s=voiced, e=embedding: sample_rows(encoder(), s, e, ANALYSIS_KINDS),
+            copies=lambda s=voiced, e=embedding: sample_rows(encoder(), s, ANALYSIS_KINDS, e),
         )
         interaction.person_id = said.person_id
         db.session.commit()

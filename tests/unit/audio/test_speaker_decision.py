@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mira.audio.augment import sample_rows
 from mira.audio.denoise import high_pass
 from mira.audio.embedding import encoder
 from mira.audio.quality import speech_snr_db
@@ -18,6 +17,7 @@ from mira.audio.speakers import (
     decide,
     voice_of,
 )
+from mira.audio.speakers_batch import sample_rows
 from mira.audio.vad import find_speech
 from tests.audio_data import SR, sox_noise, speech, speech_files
 

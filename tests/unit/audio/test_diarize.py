@@ -179,3 +179,52 @@ def test_noise_neither_hides_a_change_of_speaker_nor_adds_one(a, b):
     assert turns[0].cluster == turns[2].cluster != turns[1].cluster
     alone, alone_spans = conversation(speech(first), speech(second))
     assert len({t.cluster for t in run(in_noise(alone, alone_spans, NOISY_SNR_DB))[0]}) == 1
+
+
+def test_the_spectral_gate_lowers_steady_noise_and_keeps_what_rises_above_it():
+    from mira.audio.diarize import GATE_PROP, _spectral_gate
+    from tests.audio_data import sox_noise
+
+    noise = sox_noise("pinknoise", seconds=4.0, volume=0.05)
+    profile, rest = noise[: 2 * SR], noise[2 * SR :]
+    power = lambda x: float(np.mean(np.square(x, dtype=np.float64)))  # noqa: E731
+    gated = _spectral_gate(rest, profile)
+    assert len(gated) == len(rest)
+    assert power(gated) < power(rest) * (1.5 * (1 - GATE_PROP)) ** 2  # mostly gated
+    loud = np.random.default_rng(0).normal(0, 10 * np.sqrt(power(rest)), len(rest))
+    louder = (rest + loud).astype(np.float32)  # broadband, 20 dB above the noise
+    assert power(_spectral_gate(louder, profile)) == pytest.approx(power(louder), rel=0.1)
+
+
+def test_a_clean_upload_is_not_gated_and_a_noisy_one_is(monkeypatch):
+    import mira.audio.diarize as module
+
+    calls = []
+    gate = module._spectral_gate
+    monkeypatch.setattr(module, "_spectral_gate", lambda s, n: calls.append(1) or gate(s, n))
+    first, second = utterances_of(3)[:2]
+    audio, spans = conversation(speech(first), speech(utterances_of(4)[0]), speech(second))
+    run(audio)
+    assert calls == []
+    run(in_noise(audio, spans, NOISY_SNR_DB))
+    assert calls == [1]
+
+
+def test_a_noisy_upload_s_turns_carry_the_embeddings_of_the_speech_as_heard():
+    """Only who spoke when is decided on the gated copy: the one-turn answer is still the
+    utterance embedding of the (noisy) speech, comparable with profiles."""
+    first, second = utterances_of(1)[:2]
+    audio, spans = conversation(speech(first), speech(second))
+    turns, report, clean = run(in_noise(audio, spans, NOISY_SNR_DB))
+    assert len(turns) == 1
+    expected = encoder().embed(report.samples(clean))
+    assert float(turns[0].embedding @ expected) > 0.9999
+
+
+@pytest.mark.parametrize("kind", ["pinknoise", "brownnoise"])
+def test_steady_noise_at_5_db_does_not_hide_a_change_of_speaker(kind):
+    first, second = utterances_of(3)[:2]
+    audio, spans = conversation(speech(first), speech(utterances_of(4)[0]), speech(second))
+    turns, _, _ = run(in_noise(audio, spans, 5.0, kind))
+    assert len(turns) == 3, [(t.start_s, t.end_s, t.cluster) for t in turns]
+    assert turns[0].cluster == turns[2].cluster != turns[1].cluster

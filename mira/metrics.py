@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import hmac
 import os
+import threading
 import time
-from functools import cache
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -45,8 +45,26 @@ def multiprocess() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
-@cache
+_made: dict[str, Any] | None = None
+_made_lock = threading.Lock()
+
+
 def _metrics() -> dict[str, Any]:
+    """This process's metrics, made once under a lock. `functools.cache` let two request
+    threads of a fresh worker both make them: each then held counters of its own, and in
+    multiprocess mode (each counter a value in the process's file, cached in the object) one
+    thread's increments overwrote the other's — a request lost from the count."""
+    global _made
+    made = _made
+    if made is None:
+        with _made_lock:
+            if _made is None:
+                _made = _build_metrics()
+            made = _made
+    return made
+
+
+def _build_metrics() -> dict[str, Any]:
     from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
     disable_created_metrics()  # the `_created` series only double a scrape's size

@@ -459,3 +459,34 @@ def test_uploads_are_rate_limited_per_network(upload_limited, alice, bob):
     )
     assert stream.status_code == 429
     assert _upload(upload_limited, bob, bob_key, "hall").status_code == 202
+
+
+def test_request_threads_of_a_fresh_process_share_one_set_of_metrics(monkeypatch):
+    """Two threads making the metrics at once would each count into counters of their own
+    (in multiprocess mode one's increments overwrite the other's): they are made once."""
+    import threading
+    import time
+
+    from mira import metrics
+
+    build = metrics._build_metrics
+
+    def slow_build():
+        time.sleep(0.05)  # the window two first requests of a worker can meet in
+        return build()
+
+    monkeypatch.setattr(metrics, "_made", None)
+    monkeypatch.setattr(metrics, "_build_metrics", slow_build)
+    start = threading.Barrier(8)
+    seen = []
+
+    def first_request():
+        start.wait()
+        seen.append(metrics._metrics())
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(made) for made in seen}) == 1

@@ -256,6 +256,10 @@ class _Engine:
         # Up to three opening words, and "and" for "add" as after the name.
         ("here are the text John that I am late", "Mira, text John that I am late", 1, 1, "wake"),
         ("and milk to my shopping list.", "Mira, add milk to my shopping list.", 1, 1, "wake"),
+        # A first word that rhymes with the name, as Whisper writes it lost, with nothing
+        # understood after it.
+        ("there are so many people out here", "Mira how many people are here?", 1, 1, "wake"),
+        ("Hey, where are my keys?", "Hey, where are my keys?", 1, 0, "none"),
         # ... but not when it too hears no name.
         ("There are how many people are here", "There are many people here", 1, 0, "none"),
         # The name before a command the assistant does not understand: only an understood

@@ -366,25 +366,40 @@ class WhisperTranscriber:
 
     # ------------------------------------------------------------------ the wake word, heard
 
-    def _forced_logprobs(self, encoded, prompt: list[int], forced: list[int]) -> list:
-        """Log-probability distributions over the vocabulary before each token of `forced`
-        and after the last one (CTranslate2 treats tokens after the prompt's start sequence as
-        a forced prefix, and returns the distributions it decoded them from)."""
-        result = self._model.model.generate(
-            encoded,
-            [prompt + forced],
+    def _forced_logprobs(self, encoded, prompt: list[int], forced: list[list[int]]) -> list:
+        """For each token sequence of `forced`, the log-probability distributions over the
+        vocabulary before each of its tokens and after the last one (CTranslate2 treats tokens
+        after the prompt's start sequence as a forced prefix, and returns the distributions it
+        decoded them from). One batched decode for all: the spellings of the wake words cost
+        31–34 ms of CPU together against 44–51 ms one by one (tiny.en, a 3 s clip, 1 thread),
+        with the same numbers."""
+        import ctranslate2
+
+        if not forced:
+            return []
+        features = encoded
+        if len(forced) > 1:  # the same audio under each sequence
+            features = ctranslate2.StorageView.from_array(
+                np.repeat(np.asarray(encoded), len(forced), axis=0)
+            )
+        results = self._model.model.generate(
+            features,
+            [prompt + tokens for tokens in forced],
             beam_size=1,
-            max_length=len(prompt) + len(forced) + 2,
+            max_length=len(prompt) + max(len(tokens) for tokens in forced) + 2,
             return_logits_vocab=True,
             suppress_blank=False,
             suppress_tokens=[],
-        )[0]
-        steps = []
-        for logits in (result.logits[0] if result.logits else [])[: len(forced) + 1]:
-            values = np.asarray(logits, dtype=np.float64)
-            values = values - values.max()
-            steps.append(values - math.log(np.exp(values).sum()))
-        return steps
+        )
+        distributions = []
+        for result, tokens in zip(results, forced, strict=True):
+            steps = []
+            for logits in (result.logits[0] if result.logits else [])[: len(tokens) + 1]:
+                values = np.asarray(logits, dtype=np.float64)
+                values = values - values.max()
+                steps.append(values - math.log(np.exp(values).sum()))
+            distributions.append(steps)
+        return distributions
 
     def _word_boundaries(self) -> np.ndarray:
         """Tokens that start a new word (a space or punctuation first) or end the text."""
@@ -399,15 +414,22 @@ class WhisperTranscriber:
             self._boundary = mask
         return self._boundary
 
-    def _spelling_probability(self, encoded, prompt: list[int], lead: list[int], tokens):
-        """P(these tokens, then a word boundary | audio, prompt, the lead-in tokens)."""
-        steps = self._forced_logprobs(encoded, prompt, lead + tokens)
-        if len(steps) < len(lead) + len(tokens) + 1:
-            return 0.0
-        logprob = sum(steps[len(lead) + i][token] for i, token in enumerate(tokens))
+    def _spelling_probabilities(
+        self, encoded, prompt: list[int], lead: list[int], spellings: list[list[int]]
+    ) -> list[float]:
+        """For each spelling's tokens: P(them, then a word boundary | audio, prompt, the lead-in
+        tokens)."""
         boundary = self._word_boundaries()
-        after = np.exp(steps[len(lead) + len(tokens)][: len(boundary)])
-        return math.exp(logprob) * float(after[boundary].sum())
+        found = []
+        distributions = self._forced_logprobs(encoded, prompt, [lead + t for t in spellings])
+        for tokens, steps in zip(spellings, distributions, strict=True):
+            if len(steps) < len(lead) + len(tokens) + 1:
+                found.append(0.0)
+                continue
+            logprob = sum(steps[len(lead) + i][token] for i, token in enumerate(tokens))
+            after = np.exp(steps[len(lead) + len(tokens)][: len(boundary)])
+            found.append(math.exp(logprob) * float(after[boundary].sum()))
+        return found
 
     @staticmethod
     def _named(text: str, hotwords: Sequence[str]) -> bool:
@@ -465,22 +487,25 @@ class WhisperTranscriber:
         prompt = self._prompt(hotwords, timestamps=False)
         lead = lead_in_words(text)
         lead_tokens = tok.encode(" " + " ".join(lead)) if lead else []
-        best: WakeEvidence | None = None
-        for wake in hotwords:
-            words = wake.strip().split()
+        spelled: list[tuple[str, str]] = []  # (wake word, one way Whisper may write it)
+        for wake in dict.fromkeys(w.strip() for w in hotwords):
+            words = wake.split()
             if not words:
                 continue
             spellings = {" " + " ".join(w.capitalize() for w in words), " " + " ".join(words)}
             if lead:  # after "Hey" Whisper writes the name as it would mid-sentence
                 spellings |= {s.lower() for s in spellings}
-            probability = sum(
-                self._spelling_probability(encoded, prompt, lead_tokens, tok.encode(spelling))
-                for spelling in sorted(spellings)
-            )
-            if best is None or probability > best.probability:
-                best = WakeEvidence(word=wake.strip().lower(), probability=round(probability, 4))
-        if best is None:
+            spelled += [(wake, spelling) for spelling in sorted(spellings)]
+        if not spelled:
             return None
+        found = self._spelling_probabilities(
+            encoded, prompt, lead_tokens, [tok.encode(spelling) for _, spelling in spelled]
+        )
+        by_wake: dict[str, float] = {}
+        for (wake, _), probability in zip(spelled, found, strict=True):
+            by_wake[wake] = by_wake.get(wake, 0.0) + probability
+        wake = max(by_wake, key=by_wake.__getitem__)  # the first of equals, as hot-worded
+        best = WakeEvidence(word=wake.lower(), probability=round(by_wake[wake], 4))
         phonetic = None
         # PocketSphinx (~35 ms of CPU a clip on a loaded machine) is asked only when its answer
         # can make a command: Whisper's words, or those after the first one or two (which the

@@ -243,3 +243,25 @@ def test_the_second_look_is_off_without_its_weights_or_when_switched_off(monkeyp
     assert engine.look_again_between(clip, 0.0, len(clip) / SR, ["mira"], first) is None
     off = build_transcriber({"MIRA_TRANSCRIBER": "whisper", "MIRA_WHISPER_SECOND_LOOK": "none"})
     assert off.engines[0].look_again(clip, ["mira"]) is None
+
+
+def test_the_wake_words_spellings_are_scored_in_one_decode_as_if_one_by_one(whisper):
+    """The acoustic evidence scores every spelling of every wake word in one batched forced
+    decode; each spelling's distributions are those of its own decode, whatever the lengths."""
+    engine = whisper.engines[0]
+    clip = _spoken("Mira, what time is it?", "slt")
+    with engine._lock:
+        encoded = engine._encode(clip, [{"start": 0, "end": len(clip)}])
+    prompt = engine._prompt(["mira", "hey computer"], timestamps=False)
+    tok = engine.tokenizer
+    spellings = [tok.encode(" Mira"), tok.encode(" mira"), tok.encode(" hey computer")]
+    together = engine._forced_logprobs(encoded, prompt, spellings)
+    for tokens, steps in zip(spellings, together, strict=True):
+        [alone] = engine._forced_logprobs(encoded, prompt, [tokens])
+        assert len(steps) == len(alone) == len(tokens) + 1
+        for a, b in zip(steps, alone, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-4)
+    assert engine._forced_logprobs(encoded, prompt, []) == []
+    # " Mira" is the likelier spelling of what was said at the start.
+    probabilities = engine._spelling_probabilities(encoded, prompt, [], spellings)
+    assert probabilities[0] > probabilities[2]

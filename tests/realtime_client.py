@@ -1,5 +1,9 @@
-"""A real WebSocket client for the realtime tests (simple-websocket's client), as an app holds
-its socket: read JSON events, wait for one by name, see how the server closed."""
+"""A real WebSocket client for the realtime tests (the `websockets` library's sync client), as
+an app holds its socket: read JSON events, wait for one by name, see how the server closed.
+
+Not simple-websocket's client: its handshake reads the server's 101 and keeps only the first
+event, so a close frame arriving in the same read (a socket the server rejects at once, on a
+busy machine) is never seen and the close looks like 1005."""
 
 from __future__ import annotations
 
@@ -8,14 +12,17 @@ import json
 import time
 from urllib.parse import urlencode
 
-import simple_websocket
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 
 class Socket:
     def __init__(self, base_ws_url: str, path: str = "/api/v1/realtime/ws", **query):
         query = {k: v for k, v in query.items() if v is not None}
         self.url = f"{base_ws_url}{path}" + (f"?{urlencode(query)}" if query else "")
-        self.ws = simple_websocket.Client.connect(self.url)
+        # No proxy from the environment, no client pings: a browser's socket sends neither.
+        # legacy=True: a connection held across calls rather than a context manager.
+        self.ws = connect(self.url, proxy=None, ping_interval=None, open_timeout=10, legacy=True)
         self.seen: list[dict] = []
         self._unclaimed: list[dict] = []
 
@@ -24,8 +31,9 @@ class Socket:
 
     def next(self, timeout: float = 5.0) -> dict | None:
         """The next message, or None when none came in time; raises once closed."""
-        raw = self.ws.receive(timeout=timeout)
-        if raw is None:
+        try:
+            raw = self.ws.recv(timeout=timeout)
+        except TimeoutError:
             return None
         message = json.loads(raw)
         self.seen.append(message)
@@ -57,15 +65,19 @@ class Socket:
             self._unclaimed.append(message)
 
     def closed_with(self, timeout: float = 5.0) -> tuple[int, str]:
-        """Read until the server closes; its close code and reason."""
+        """Read until the server closes; its close code and reason (1006 when the connection
+        dropped without a close frame)."""
         deadline = time.monotonic() + timeout
         try:
-            while time.monotonic() < deadline:
-                self.ws.receive(timeout=0.2)
-        except simple_websocket.ConnectionClosed as closed:
-            return int(closed.reason), closed.message or ""
+            while (left := deadline - time.monotonic()) > 0:
+                with contextlib.suppress(TimeoutError):
+                    self.ws.recv(timeout=min(left, 0.2))
+        except ConnectionClosed as closed:
+            if closed.rcvd is None:
+                return 1006, ""
+            return int(closed.rcvd.code), closed.rcvd.reason or ""
         raise AssertionError(f"the server did not close within {timeout} s")
 
     def close(self) -> None:
-        with contextlib.suppress(simple_websocket.ConnectionClosed):
+        with contextlib.suppress(ConnectionClosed):
             self.ws.close()

@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import secrets
+import socket
 import time
 import uuid
 from typing import Any
@@ -63,6 +64,18 @@ def _close(ws, code: int, reason: str) -> None:
     reader = getattr(ws, "thread", None)
     if reader is not None:
         reader.join(timeout=1.0)
+    _hang_up(ws)
+
+
+def _hang_up(ws) -> None:
+    """End our half of the TCP connection, as the server should once the close frames are
+    exchanged (whoever sent the first). Without it, a client that answered our close frame (a
+    browser does) waits for the server's FIN while the web server drains the socket waiting for
+    the client's, until a client-side timeout: 10 s for some clients, while the app's `onclose`
+    waits. It happens when simple-websocket's reader closes on its own (a frame over the size
+    limit) or had not started yet when the close went out."""
+    with contextlib.suppress(OSError, AttributeError):
+        ws.sock.shutdown(socket.SHUT_WR)
 
 
 def _token() -> str | None:
@@ -184,6 +197,20 @@ class Session:
             self.send({"event": "error", "detail": f"Unknown frame type: {str(kind)[:64]}"})
         return None
 
+    def notice_a_closing_reader(self) -> None:
+        """A wake that brought nothing may be simple-websocket's reader closing the socket on
+        its own over a frame past the size limit: it wakes us first and marks the socket
+        closed a moment later, so `receive` still answered "nothing yet". Missing it would hold
+        the socket open until the next heartbeat. The reader leaves the oversized length in
+        place, which tells that case from a wake by the hub."""
+        ws = self.ws
+        limit = getattr(ws, "max_message_size", None)
+        if limit and getattr(ws, "incoming_message_len", 0) > limit:
+            reader = getattr(ws, "thread", None)
+            if reader is not None:
+                reader.join(timeout=1.0)
+            raise ConnectionClosed(1009, "Message is too big")
+
     def run(self, enabled: bool, missed_after: int | None) -> None:
         ws = self.ws
         self.send_session_ready()
@@ -206,17 +233,22 @@ class Session:
             wait = max(0.0, min(self.renew_at, self.last_sent + HEARTBEAT_S) - now)
             # Woken by a frame from the client (simple-websocket's reader sets this event), by
             # the hub offering an event, or by the timer.
-            ws.event.wait(wait)
+            woken = ws.event.wait(wait)
             ws.event.clear()
+            frames = 0
             while True:
                 frame = ws.receive(timeout=0)  # raises ConnectionClosed once it is closed
                 if frame is None:
                     break
+                frames += 1
                 verdict = self.handle(frame)
                 if verdict is not None:
                     _close(ws, *verdict)
                     return
-            self.send_frames(self.conn.take())
+            outgoing = self.conn.take()
+            if woken and not frames and not outgoing:
+                self.notice_a_closing_reader()
+            self.send_frames(outgoing)
             if self.conn.closing is not None:
                 _close(ws, *self.conn.closing)
                 return
@@ -259,7 +291,7 @@ def _serve(ws, network_id: str | None = None) -> None:
     try:
         session.run(enabled, missed_after)
     except ConnectionClosed:
-        pass
+        _hang_up(ws)
     finally:
         hub.remove(session.conn)
         try:

@@ -184,6 +184,28 @@ def test_bad_credentials_close_with_a_code_the_apps_do_not_retry(live, token, co
     assert socket.closed_with()[0] == code
 
 
+class LateReader(threading.Thread):
+    """A socket reader thread that starts late, as on a busy machine: the server's close goes
+    out before the reader runs, and the reader then sees the socket closed and leaves."""
+
+    def run(self):
+        time.sleep(0.3)
+        super().run()
+
+
+def test_a_rejected_socket_is_closed_at_once_even_when_its_reader_starts_late(
+    live, app, monkeypatch
+):
+    """The client answers the close frame and waits for the server to end the TCP connection
+    (as browsers do); the server must not leave it waiting for a client-side timeout."""
+    options = {**app.config["SOCK_SERVER_OPTIONS"], "thread_class": LateReader}
+    monkeypatch.setitem(app.config, "SOCK_SERVER_OPTIONS", options)
+    for _ in range(3):
+        started = time.monotonic()
+        assert Socket(live, token="not-a-token").closed_with(timeout=5)[0] == 4001
+        assert time.monotonic() - started < 4
+
+
 def test_an_expired_token_closes_with_a_code_the_apps_retry(live, app, alice):
     import jwt
 

@@ -111,7 +111,8 @@ SOUND_ALIKES: dict[str, frozenset[str]] = {
 # Words that rhyme with "Mira", as Whisper tiny.en writes the name when it loses it at the start
 # of a command ("There are many people out here" for "Mira, how many people are here?", seen in
 # bench/wake.py). An utterance opening with one is worth Whisper base's second look even when
-# nothing after it is understood (`worth_a_second_look`); base must then hear the name itself.
+# nothing after it is understood (`worth_a_second_look`), and PocketSphinx's opinion
+# (`WakeEvidence.phonetic`); the name must then be heard by base or by PocketSphinx.
 LOST_NAME_OPENINGS: dict[str, frozenset[str]] = {
     "mira": frozenset({"here", "there", "their", "where"}),
 }
@@ -406,11 +407,11 @@ def worth_a_second_look(text: str, decision: WakeDecision, wake_words: Sequence[
     return (
         understood_after_opening(text, wake_words, up_to=3)
         or _and_read_as_add(text.strip(), wake_words) is not None
-        or _opens_like_a_lost_name(text, wake_words)
+        or opens_like_a_lost_name(text, wake_words)
     )
 
 
-def _opens_like_a_lost_name(text: str, wake_words: Sequence[str]) -> bool:
+def opens_like_a_lost_name(text: str, wake_words: Sequence[str]) -> bool:
     """The first word after any lead-in is one Whisper writes for the wake word it lost."""
     words = [_normalise(w) for w in _WORD.findall(text)]
     skip = len(lead_in_words(text))

@@ -481,7 +481,11 @@ class WhisperTranscriber:
     def _wake_evidence(
         self, encoded, hotwords, text, speech_end_s, spoken=None
     ) -> WakeEvidence | None:
-        from mira.assistant.wakeword import lead_in_words, understood_after_opening
+        from mira.assistant.wakeword import (
+            lead_in_words,
+            opens_like_a_lost_name,
+            understood_after_opening,
+        )
 
         tok = self.tokenizer
         prompt = self._prompt(hotwords, timestamps=False)
@@ -509,11 +513,18 @@ class WhisperTranscriber:
         phonetic = None
         # PocketSphinx (~35 ms of CPU a clip on a loaded machine) is asked only when its answer
         # can make a command: Whisper's words, or those after the first one or two (which the
-        # spotter may hear as the wake word), are one the assistant understands, or Whisper
-        # itself finds the wake word plausible enough for a second look.
+        # spotter may hear as the wake word), are one the assistant understands; Whisper
+        # itself finds the wake word plausible enough for a second look; or the first word is
+        # one Whisper writes for the name it lost ("Their green mind me…" for flite kal's
+        # "Mira, remind me…", where the words after it make no command until the name is
+        # forced in front of them).
         if (
             spoken is not None
-            and (best.probability >= SECOND_LOOK_FROM or understood_after_opening(text, hotwords))
+            and (
+                best.probability >= SECOND_LOOK_FROM
+                or understood_after_opening(text, hotwords)
+                or opens_like_a_lost_name(text, hotwords)
+            )
             and self.spotter
         ):
             phonetic = self.spotter.opening(spoken, text, best.word)

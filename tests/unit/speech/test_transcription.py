@@ -200,6 +200,30 @@ def test_a_command_whose_name_whisper_dropped_is_still_a_command(whisper):
     assert judge(unnamed.text, ["mira"], unnamed.wake).status == "none"
 
 
+def test_pocketsphinx_is_asked_when_the_first_word_rhymes_with_the_lost_name(whisper):
+    """flite kal's "Mira, remind me to call mom at five." comes back from tiny.en as "Their
+    green mind made took all the moments…": nothing after the opening words is a command, and
+    the name's acoustic probability is under 1 %. The first word is one tiny.en writes for the
+    lost name, so PocketSphinx is asked; it hears the name, and the decode made to open with it
+    hears the reminder. Talk opening with such a word keeps PocketSphinx's "no"."""
+    from mira.assistant.wakeword import LOST_NAME_OPENINGS, hear
+
+    clip = _spoken("Mira, remind me to call mom at five.", "kal")
+    first = whisper.transcribe(clip, ["mira"])
+    assert normalise(first.text)[0] in LOST_NAME_OPENINGS["mira"], first.text
+    assert first.wake is not None and first.wake.probability < 0.02, first.wake
+    assert first.wake.phonetic == "mira", first.wake
+    transcript, decision = hear(whisper, clip, 0.0, len(clip) / SR, ["mira"])
+    assert (decision.status, decision.reason) == ("wake", "phonetic"), (transcript.text, decision)
+    assert "remind me" in decision.command.lower()
+    for said in ("There is milk in the fridge.", "Where are my keys?"):
+        talk = _spoken(said, "kal")
+        transcript, decision = hear(whisper, talk, 0.0, len(talk) / SR, ["mira"])
+        assert normalise(transcript.text)[0] in LOST_NAME_OPENINGS["mira"], transcript.text
+        assert transcript.wake is not None and transcript.wake.phonetic == "", transcript.wake
+        assert decision.status == "none", (transcript.text, decision)
+
+
 def test_whisper_base_takes_a_second_look_where_tiny_en_lost_the_name(whisper):
     """flite's kal voices say "Mira" too briefly for tiny.en: "There are how many people are
     here", "You're a schedule of meeting with…", no command. Whisper base, asked because those

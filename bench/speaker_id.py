@@ -42,12 +42,16 @@ defaults were chosen. `--decision before` decides as Mira did before (one clean 
 0.75, anything else a new person), for the table this replaced.
 
     .venv/bin/python bench/speaker_id.py [--quick] [--cache /tmp/mira-speaker-cache] [--fit]
-                                         [--decision before]
+                                         [--decision before] [--min-speech S]
     .venv/bin/python bench/speaker_id.py --cost [--repeats 5]
 
 `--cost` measures only the speaker stage on 3 s clips (about a minute): before issue 15, a clip
 that cannot teach, a clean clip that may teach (its noisy copy in the same forward pass), and
 the copy embedded separately as until then, interleaved in the same run.
+
+`--min-speech S` moves the speech below which nobody is attributed (Mira's
+`MIN_SPEECH_S`, both the analysis job's gate and `decide`'s) for the run: probes are embedded
+from EMBED_FLOOR_S of speech on, so one cache serves every minimum.
 
 `--quick` runs 1.6 s clean, 3 s clean and at 10 dB SNR of every noise, and full clean (a few
 minutes on two busy cores; the held-out thresholds are then fitted on those conditions only);
@@ -73,6 +77,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from mira.audio import SAMPLE_RATE as SR  # noqa: E402
+from mira.audio import speakers as mira_speakers  # noqa: E402
 from mira.audio.augment import ANALYSIS_KINDS, ENROLMENT_KINDS, noisy_copies  # noqa: E402
 from mira.audio.denoise import denoise  # noqa: E402
 from mira.audio.diarize import diarize  # noqa: E402
@@ -108,7 +113,8 @@ QUICK = [
     *[("3 s", noise, 10) for noise in NOISES],
     ("full", "clean", None),
 ]
-PIPELINE = "highpass-vad2-diarize-v2"  # part of the cache key: change it when the path changes
+EMBED_FLOOR_S = 0.5  # probes are embedded from this much speech on; `--min-speech` decides
+PIPELINE = "highpass-vad2-diarize-v3"  # part of the cache key: change it when the path changes
 ROWS_CACHE = "enrolment-rows-self-babble"  # ... and this when enrolment stores other copies
 
 
@@ -244,8 +250,9 @@ def probe_audio(
 
 @dataclass
 class Probe:
-    embedding: np.ndarray | None  # None: no speech found, or too little to embed
+    embedding: np.ndarray | None  # None: no speech found, or under EMBED_FLOOR_S of it
     speech_s: float  # what the analysis job passes to attribute
+    voiced_s: float  # the VAD's speech (the analysis job embeds from voices.MIN_SPEECH_S on)
     snr_db: float  # SNR around the speech (`speech_snr_db`), as the analysis job passes it
     turns: int
     raw: np.ndarray  # the raw encoder on the whole clip
@@ -263,7 +270,7 @@ def mira_path(audio: np.ndarray) -> Probe:
     if speech.has_speech:
         whole_s = speech.segments[-1].end_s - speech.segments[0].start_s
         speech_s = whole_s
-        if speech.speech_s >= voices.MIN_SPEECH_S:
+        if speech.speech_s >= EMBED_FLOOR_S:
             found = diarize(clean, speech, model, None)
             turns = len(found)
             if len(found) <= 1:
@@ -273,7 +280,18 @@ def mira_path(audio: np.ndarray) -> Probe:
                 voiced = {c: _voice_of(parts, c) for c in {t.cluster for t in parts}}
                 embedding, speech_s = max(voiced.values(), key=lambda v: v[1])
     seconds = time.perf_counter() - started
-    return Probe(embedding, speech_s, snr_db, turns, model.embed(audio), seconds)
+    voiced_s = speech.speech_s if speech.has_speech else 0.0
+    return Probe(embedding, speech_s, voiced_s, snr_db, turns, model.embed(audio), seconds)
+
+
+def decidable(probe: Probe) -> bool:
+    """Whether the analysis job would embed the probe and `decide` judge it (both gates read
+    the minimum of the run, `--min-speech`)."""
+    return (
+        probe.embedding is not None
+        and probe.voiced_s >= voices.MIN_SPEECH_S
+        and probe.speech_s >= mira_speakers.MIN_SPEECH_S
+    )
 
 
 def embed_condition(utterances, condition, noises, folds, work, cache: Path | None) -> list:
@@ -312,8 +330,8 @@ class Outcome:
 
 def mira_decision(probe: Probe, voices_, calibration: Calibration) -> Outcome:
     """`mira.persons.voices.attribute`'s decision: `mira.audio.speakers.decide` on what the
-    analysis job computed (no embedding: the VAD found under a second of speech)."""
-    if probe.embedding is None:
+    analysis job computed (nobody when the VAD found under `voices.MIN_SPEECH_S` of speech)."""
+    if probe.embedding is None or probe.voiced_s < voices.MIN_SPEECH_S:
         return Outcome("undecided", None, False)
     evidence = Evidence(probe.embedding, probe.speech_s, probe.snr_db)
     decision = decide(evidence, voices_, calibration)
@@ -323,7 +341,7 @@ def mira_decision(probe: Probe, voices_, calibration: Calibration) -> Outcome:
 def before_decision(probe: Probe, voices_, _calibration=None) -> Outcome:
     """Mira before this benchmark's conditions existed: under MIN_SPEECH_S nobody, else the
     clean profile at 0.75, else a new person (learning 0.05 above the threshold)."""
-    if probe.embedding is None or probe.speech_s < voices.MIN_SPEECH_S:
+    if not decidable(probe):
         return Outcome("undecided", None, False)
     keys = [key for key, _ in voices_]
     if not keys:
@@ -421,7 +439,7 @@ def fit_rows(
             for s in enrolled + strangers:
                 for i in own_files[s][ENROL:] if s in enrolled else own_files[s]:
                     p = probes[i]
-                    if p.embedding is None or p.speech_s < voices.MIN_SPEECH_S:
+                    if not decidable(p):
                         continue
                     c, n = clean @ p.embedding, noisy @ p.embedding
                     combined = np.maximum(c, n)
@@ -599,7 +617,7 @@ def stage_cost(utterances, rows, repeats: int = 3) -> dict[str, float]:
         for _ in range(repeats):
             started = time.perf_counter()
             turns = diarize(clean, speech, encoder(), None)
-            probe = Probe(turns[0].embedding, span, 99.0, 1, turns[0].embedding, 0.0)
+            probe = Probe(turns[0].embedding, span, speech.speech_s, 99.0, 1, turns[0].embedding, 0)
             before_decision(probe, profiles)
             best["before"] = min(best["before"], time.perf_counter() - started)
 
@@ -673,7 +691,17 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="--cost: best of this many runs per clip"
     )
+    parser.add_argument(
+        "--min-speech",
+        type=float,
+        help=f"seconds of speech below which nobody is attributed (Mira: "
+        f"{mira_speakers.MIN_SPEECH_S}; from {EMBED_FLOOR_S} on)",
+    )
     args = parser.parse_args()
+    if args.min_speech is not None:
+        assert args.min_speech >= EMBED_FLOOR_S, "probes are not embedded below EMBED_FLOOR_S"
+        voices.MIN_SPEECH_S = mira_speakers.MIN_SPEECH_S = args.min_speech
+        print(f"minimum speech to decide: {args.min_speech} s")
 
     folder = data_dir()
     utterances = load(folder)

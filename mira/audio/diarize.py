@@ -31,6 +31,9 @@ Most uploads hold one voice, so the common case must cost next to nothing:
    taken from the upload outside its speech (`_spectral_gate`); clustering weighs the gated
    windows' similarities 3:1 with those as heard, and boundaries are placed on the gated copy.
    The embeddings the turns carry stay those of the speech as heard, comparable with profiles.
+   Background voices (babble) keep the pauses in the VAD's speech and became short turns of
+   their own; on a gated upload a short run barely above the upload's floor is given to its
+   neighbours (`_fold_background`).
 
 Calibration (shared LibriSpeech speakers, `bench/diarize.py`): windows of the same voice score
 about 0.75 with each other (1 % below 0.56), of different voices about 0.44 (1 % above 0.61).
@@ -74,6 +77,12 @@ GATE_PROP = 0.8  # gated bins keep 20 % of their amplitude
 GATE_WEIGHT = 0.75  # clustering similarity: 3/4 that of the gated windows, 1/4 as heard
 GATE_SMOOTH_HZ = 250.0  # the mask is smoothed over ±250 Hz and ±50 ms (triangles)
 GATE_SMOOTH_S = 0.05
+# On a gated upload, a run this short whose median level (10 ms frames, smoothed over 0.1 s)
+# stands less than BACKGROUND_DB above the upload's floor (its 10th percentile) is background.
+BACKGROUND_DB = 6.0
+BACKGROUND_MAX_S = 2.5
+BACKGROUND_SMOOTH_FRAMES = 10
+BACKGROUND_FLOOR_PERCENTILE = 10
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,8 @@ def diarize(
         runs, pauses, centroids, lambda a, b: _embed_frames(samples, a, b, encoder)
     )
     runs = _fold_short(runs, centroids, min_frames)
+    if gated:  # background voices heard in the pauses are nobody's turn
+        runs = _fold_background(runs, _levels_db(samples))
     if len(runs) == 1:
         return [_single_turn(speech, own, keys, profile_matrix, match_threshold)]
     if gated:  # turns carry embeddings of the speech as heard (the shifted windows are gated)
@@ -381,6 +392,46 @@ def _snap_to_pauses(runs, pauses, centroids, embed) -> list[list[int]]:
             ordered.append([start, end, cluster])
             last_end = end
     return _join(ordered)
+
+
+def _levels_db(samples: np.ndarray) -> np.ndarray:
+    """The level of each 10 ms frame in dB, smoothed over BACKGROUND_SMOOTH_FRAMES."""
+    n = len(samples) // HOP
+    power = np.mean(samples[: n * HOP].reshape(n, HOP).astype(np.float64) ** 2, axis=1)
+    kernel = np.ones(BACKGROUND_SMOOTH_FRAMES) / BACKGROUND_SMOOTH_FRAMES
+    return 10 * np.log10(np.convolve(power, kernel, mode="same") + 1e-12)
+
+
+def _fold_background(runs: list[list[int]], level_db: np.ndarray) -> list[list[int]]:
+    """Give runs of background to their neighbours: under babble (a television, other people
+    talking) the VAD keeps the pauses between turns, their windows embed the background voices
+    and cluster as a voice of their own, and every pause became a short extra turn. Such a run
+    lies between two turns, is short and barely above the upload's floor (gated speech stands
+    well above it); it is cut at its quietest frame, the pause, each side going to the turn
+    next to it. The first and last runs are never folded: at 5 dB SNR the VAD's first stretch
+    can be a speaker's quiet start, and giving it to the next voice moved speech between
+    speakers.
+
+    `bench/diarize.py --noise babble --snr 10` (30 conversations, seeds 0 and 1): right turn
+    counts 12 → 25 and 12 → 25 of 30 (too many 18 → 5); pink: 26 → 24 and 24 → 23 (a quiet
+    speaker's short turn can sit as low as the floor); brown and music unchanged."""
+    if len(runs) < 2 or len(level_db) == 0:
+        return runs
+    floor = float(np.percentile(level_db, BACKGROUND_FLOOR_PERCENTILE))
+    limit = BACKGROUND_DB
+    longest = BACKGROUND_MAX_S / FRAME_S
+    runs = [list(run) for run in runs]
+    k = 1
+    while k < len(runs) - 1:
+        start, end, _ = runs[k]
+        levels = level_db[start : min(end, len(level_db))]
+        if end - start > longest or len(levels) == 0 or np.median(levels) - floor >= limit:
+            k += 1
+            continue
+        runs[k - 1][1] = runs[k + 1][0] = start + int(np.argmin(levels))
+        del runs[k]
+        runs, k = _join(runs), 1
+    return runs
 
 
 def _join(runs: list[list[int]]) -> list[list[int]]:

@@ -228,3 +228,48 @@ def test_steady_noise_at_5_db_does_not_hide_a_change_of_speaker(kind):
     turns, _, _ = run(in_noise(audio, spans, 5.0, kind))
     assert len(turns) == 3, [(t.start_s, t.end_s, t.cluster) for t in turns]
     assert turns[0].cluster == turns[2].cluster != turns[1].cluster
+
+
+def in_babble(audio: np.ndarray, spans, snr_db: float, talkers: list[int]) -> np.ndarray:
+    """`audio` under the summed speech of `talkers` (others speaking in the room), `snr_db`
+    below the speech's power."""
+    streams = [np.concatenate([speech(i) for i in utterances_of(s)[3:]]) for s in talkers]
+    shortest = min(len(s) for s in streams)
+    babble = np.sum([s[:shortest] for s in streams], axis=0, dtype=np.float64)
+    babble = np.tile(babble, int(np.ceil(len(audio) / shortest)))[: len(audio)]
+    speech_part = np.concatenate([audio[int(a * SR) : int(b * SR)] for a, b in spans])
+    gain = np.sqrt(
+        np.mean(speech_part.astype(np.float64) ** 2) / np.mean(babble**2) / 10 ** (snr_db / 10)
+    )
+    return (audio + gain * babble).astype(np.float32)
+
+
+@pytest.mark.parametrize("a, b", [(1, 2), (9, 0), (2, 5)])
+def test_background_voices_in_the_pauses_are_not_turns_of_their_own(a, b):
+    """Five other people talking 10 dB below two speakers taking five turns: the VAD keeps the
+    pauses, where only the background is heard; those stretches used to become extra turns."""
+    talkers = [s for s in range(10) if s not in (a, b)][:5]
+    first, second = utterances_of(a), utterances_of(b)
+    clips = [speech(first[0]), speech(second[0]), speech(first[1]), speech(second[1])]
+    audio, spans = conversation(*clips, speech(first[2]), pause_s=0.8)
+    turns, _, _ = run(in_babble(audio, spans, NOISY_SNR_DB, talkers))
+    assert [t.cluster for t in turns] == [0, 1, 0, 1, 0], [
+        (t.start_s, t.end_s, t.cluster) for t in turns
+    ]
+
+
+def test_a_quiet_short_run_is_given_to_its_neighbours_and_a_loud_one_kept():
+    from mira.audio.diarize import BACKGROUND_DB, _fold_background
+
+    level = np.full(1000, 30.0)
+    level[:200] = 0.0  # the floor: quiet stretches elsewhere in the upload
+    level[400:500] = BACKGROUND_DB - 1.0  # background in a pause, quietest at 450
+    level[450] = 1.0
+    runs = [[200, 400, 0], [400, 500, 2], [500, 800, 1], [800, 1000, 0]]
+    assert _fold_background([list(r) for r in runs], level) == [
+        [200, 450, 0],
+        [450, 800, 1],
+        [800, 1000, 0],
+    ]
+    level[400:500] = BACKGROUND_DB + 1.0  # a quiet voice, but above the background
+    assert _fold_background([list(r) for r in runs], level) == runs

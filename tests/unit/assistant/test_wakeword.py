@@ -297,3 +297,22 @@ def test_an_engine_without_a_second_look_is_heard_once():
 
     transcript, decision = hear(Plain(), None, 0.0, 3.0, ["mira"])
     assert decision.status == "none" and not decision.second_look
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Their green mind made took all the moments", True),
+        ("There is milk in the fridge.", True),
+        ("Hey, where are my keys?", True),  # after a lead-in
+        ("They remind me to call a moment five", False),
+        ("Remind me to call mom at five", False),
+        ("Hey", False),
+        ("", False),
+    ],
+)
+def test_an_opening_tiny_en_writes_for_the_lost_name(text, expected):
+    from mira.assistant.wakeword import opens_like_a_lost_name
+
+    assert opens_like_a_lost_name(text, ["mira"]) is expected
+    assert opens_like_a_lost_name(text, ["computer"]) is False

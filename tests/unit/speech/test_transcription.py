@@ -200,22 +200,32 @@ def test_a_command_whose_name_whisper_dropped_is_still_a_command(whisper):
     assert judge(unnamed.text, ["mira"], unnamed.wake).status == "none"
 
 
-def test_pocketsphinx_is_asked_when_the_first_word_rhymes_with_the_lost_name(whisper):
-    """flite kal's "Mira, remind me to call mom at five." comes back from tiny.en as "Their
-    green mind made took all the moments…": nothing after the opening words is a command, and
-    the name's acoustic probability is under 1 %. The first word is one tiny.en writes for the
-    lost name, so PocketSphinx is asked; it hears the name, and the decode made to open with it
-    hears the reminder. Talk opening with such a word keeps PocketSphinx's "no"."""
+def test_pocketsphinx_is_asked_when_the_first_word_rhymes_with_the_lost_name(whisper, monkeypatch):
+    """flite kal's "Mira, remind me to call mom at five." loses its name in tiny.en, whose
+    acoustic probability for it stays under 1 %. What tiny.en writes instead depends on the
+    CPU's arithmetic ("Their green mind made took all the moments…" on one machine, "They
+    remind me to call a moment five" on another), so the gate is tested on its own: with the
+    words after the opening making no command, PocketSphinx is asked exactly when the first
+    word is one tiny.en writes for the lost name, and hears the name. Either way the utterance
+    ends as the reminder. Talk opening with such a word keeps PocketSphinx's "no"."""
+    import mira.assistant.wakeword as wakeword
     from mira.assistant.wakeword import LOST_NAME_OPENINGS, hear
 
     clip = _spoken("Mira, remind me to call mom at five.", "kal")
-    first = whisper.transcribe(clip, ["mira"])
-    assert normalise(first.text)[0] in LOST_NAME_OPENINGS["mira"], first.text
-    assert first.wake is not None and first.wake.probability < 0.02, first.wake
-    assert first.wake.phonetic == "mira", first.wake
     transcript, decision = hear(whisper, clip, 0.0, len(clip) / SR, ["mira"])
     assert (decision.status, decision.reason) == ("wake", "phonetic"), (transcript.text, decision)
     assert "remind me" in decision.command.lower()
+
+    monkeypatch.setattr(wakeword, "understood_after_opening", lambda text, words: False)
+    monkeypatch.setattr(wakeword, "opens_like_a_lost_name", lambda text, words: True)
+    rhymed = whisper.transcribe(clip, ["mira"])
+    assert rhymed.wake is not None and rhymed.wake.probability < 0.02, rhymed.wake
+    assert rhymed.wake.phonetic == "mira", rhymed.wake
+    monkeypatch.setattr(wakeword, "opens_like_a_lost_name", lambda text, words: False)
+    unasked = whisper.transcribe(clip, ["mira"])
+    assert unasked.wake is not None and unasked.wake.phonetic is None, unasked.wake
+    monkeypatch.undo()
+
     for said in ("There is milk in the fridge.", "Where are my keys?"):
         talk = _spoken(said, "kal")
         transcript, decision = hear(whisper, talk, 0.0, len(talk) / SR, ["mira"])

@@ -53,7 +53,7 @@ import numpy as np
 
 from mira.audio import SAMPLE_RATE
 from mira.audio.embedding import HOP, PARTIAL_FRAMES, partial_slices
-from mira.audio.quality import speech_snr_db
+from mira.audio.quality import frame_powers, speech_snr_db
 from mira.audio.speakers import DEFAULT_THRESHOLD as MATCH_THRESHOLD
 from mira.audio.speakers import NEW_MIN_SNR_DB, normalise
 from mira.audio.vad import SpeechReport
@@ -396,8 +396,7 @@ def _snap_to_pauses(runs, pauses, centroids, embed) -> list[list[int]]:
 
 def _levels_db(samples: np.ndarray) -> np.ndarray:
     """The level of each 10 ms frame in dB, smoothed over BACKGROUND_SMOOTH_FRAMES."""
-    n = len(samples) // HOP
-    power = np.mean(samples[: n * HOP].reshape(n, HOP).astype(np.float64) ** 2, axis=1)
+    power = frame_powers(samples, HOP)
     kernel = np.ones(BACKGROUND_SMOOTH_FRAMES) / BACKGROUND_SMOOTH_FRAMES
     return 10 * np.log10(np.convolve(power, kernel, mode="same") + 1e-12)
 
@@ -417,17 +416,16 @@ def _fold_background(runs: list[list[int]], level_db: np.ndarray) -> list[list[i
     12.4 → 12.0 % (most of it is the pauses the VAD keeps); pink: 26 → 24 and 24 → 23, DER
     6.1 → 6.7 % and 6.5 → 6.8 % (a quiet speaker's short turn can sit as low as the floor);
     brown and music (seed 0) unchanged."""
-    if len(runs) < 2 or len(level_db) == 0:
+    if len(runs) < 3 or len(level_db) == 0:  # only a run between two others can be folded
         return runs
     floor = float(np.percentile(level_db, BACKGROUND_FLOOR_PERCENTILE))
-    limit = BACKGROUND_DB
     longest = BACKGROUND_MAX_S / FRAME_S
     runs = [list(run) for run in runs]
     k = 1
     while k < len(runs) - 1:
         start, end, _ = runs[k]
         levels = level_db[start : min(end, len(level_db))]
-        if end - start > longest or len(levels) == 0 or np.median(levels) - floor >= limit:
+        if end - start > longest or len(levels) == 0 or np.median(levels) - floor >= BACKGROUND_DB:
             k += 1
             continue
         runs[k - 1][1] = runs[k + 1][0] = start + int(np.argmin(levels))

@@ -133,6 +133,13 @@ SNR_FRAME_S = 0.03
 MIN_NOISE_FRAMES = 5
 
 
+def frame_powers(audio: np.ndarray, frame: int) -> np.ndarray:
+    """Mean power of each whole frame of `frame` samples (a trailing part frame is left out)."""
+    count = len(audio) // frame
+    framed = np.asarray(audio[: count * frame], dtype=np.float64).reshape(count, frame)
+    return np.mean(framed**2, axis=1)
+
+
 def speech_snr_db(audio: np.ndarray, segments, sample_rate: int = SAMPLE_RATE) -> float:
     """SNR of the speech against what surrounds it, in dB (for the speaker decision).
 
@@ -142,11 +149,10 @@ def speech_snr_db(audio: np.ndarray, segments, sample_rate: int = SAMPLE_RATE) -
     quietest 5 % of frames), and the speech power is what the speech frames hold above it.
     `audio` is the denoised clip the VAD ran on; `segments` are its speech segments."""
     frame = max(1, int(SNR_FRAME_S * sample_rate))
-    count = len(audio) // frame
+    power = frame_powers(audio, frame)
+    count = len(power)
     if count == 0 or not segments:
         return 0.0
-    framed = np.asarray(audio[: count * frame], dtype=np.float64).reshape(count, frame)
-    power = np.mean(framed**2, axis=1)
     speech = np.zeros(count, dtype=bool)
     for segment in segments:
         first = int(segment.start_s * sample_rate) // frame

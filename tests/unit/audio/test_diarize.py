@@ -154,18 +154,23 @@ def test_one_voice_held_by_two_persons_does_not_split_an_upload():
     assert turns[0].label in profiles
 
 
-def in_noise(audio: np.ndarray, spans, snr_db: float, kind: str = "pinknoise") -> np.ndarray:
-    """`audio` with sox noise over all of it, `snr_db` below the speech's power."""
-    from tests.audio_data import sox_noise
-
+def mixed_below(audio: np.ndarray, spans, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """`audio` with `noise` (as long) over all of it, `snr_db` below the speech's power."""
     speech_part = np.concatenate([audio[int(a * SR) : int(b * SR)] for a, b in spans])
-    noise = sox_noise(kind, seconds=len(audio) / SR + 0.1, volume=0.5)[: len(audio)]
     gain = np.sqrt(
         np.mean(speech_part.astype(np.float64) ** 2)
         / np.mean(noise.astype(np.float64) ** 2)
         / 10 ** (snr_db / 10)
     )
     return (audio + gain * noise).astype(np.float32)
+
+
+def in_noise(audio: np.ndarray, spans, snr_db: float, kind: str = "pinknoise") -> np.ndarray:
+    """`audio` with sox noise over all of it, `snr_db` below the speech's power."""
+    from tests.audio_data import sox_noise
+
+    noise = sox_noise(kind, seconds=len(audio) / SR + 0.1, volume=0.5)[: len(audio)]
+    return mixed_below(audio, spans, noise, snr_db)
 
 
 @pytest.mark.parametrize("a, b", [(1, 2), (3, 4), (5, 6), (7, 8), (9, 0)])
@@ -237,11 +242,7 @@ def in_babble(audio: np.ndarray, spans, snr_db: float, talkers: list[int]) -> np
     shortest = min(len(s) for s in streams)
     babble = np.sum([s[:shortest] for s in streams], axis=0, dtype=np.float64)
     babble = np.tile(babble, int(np.ceil(len(audio) / shortest)))[: len(audio)]
-    speech_part = np.concatenate([audio[int(a * SR) : int(b * SR)] for a, b in spans])
-    gain = np.sqrt(
-        np.mean(speech_part.astype(np.float64) ** 2) / np.mean(babble**2) / 10 ** (snr_db / 10)
-    )
-    return (audio + gain * babble).astype(np.float32)
+    return mixed_below(audio, spans, babble, snr_db)
 
 
 @pytest.mark.parametrize("a, b", [(1, 2), (9, 0), (2, 5)])

@@ -331,7 +331,7 @@ class Outcome:
 def mira_decision(probe: Probe, voices_, calibration: Calibration) -> Outcome:
     """`mira.persons.voices.attribute`'s decision: `mira.audio.speakers.decide` on what the
     analysis job computed (nobody when the VAD found under `voices.MIN_SPEECH_S` of speech)."""
-    if probe.embedding is None or probe.voiced_s < voices.MIN_SPEECH_S:
+    if not decidable(probe):  # `decide` would answer "too_short" for the span's gate too
         return Outcome("undecided", None, False)
     evidence = Evidence(probe.embedding, probe.speech_s, probe.snr_db)
     decision = decide(evidence, voices_, calibration)

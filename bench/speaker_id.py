@@ -57,7 +57,7 @@ from EMBED_FLOOR_S of speech on, so one cache serves every minimum.
 first from the first speech (the one probe of the default table), each next one from the first
 stretch of speech that begins after the previous cut's speech ended and leaves room for a whole
 cut (noise drawn afresh for each). With one cut, the 70 enrolled probes of a condition make
-one probe worth 1.4 points of a row; `--cuts 4` cuts 1.8× as many 1.6 s probes and 1.3× as
+one probe worth 1.4 points of a row; `--cuts 4` cuts 1.7× as many 1.6 s probes and 1.3× as
 many 3 s probes from these utterances (the run prints the counts).
 
 `--quick` runs 1.6 s clean, 3 s clean and at 10 dB SNR of every noise, and full clean (a few
@@ -800,10 +800,19 @@ def main() -> None:
             for c in conditions
         }
     print(f"embedding all conditions took {time.perf_counter() - started:.0f} s")
-    if args.cuts > 1:
-        for condition, found in probes.items():
-            if condition[0] != "full":
-                print(f"{condition[0]}, {condition[1]}: {sum(map(len, found))} probes")
+    if args.cuts > 1:  # the same cuts in every condition of a duration
+        counts = {
+            c[0]: (
+                sum(map(len, found)),
+                sum(len(p) for p, u in zip(found, utterances, strict=True) if u.index >= ENROL),
+            )
+            for c, found in probes.items()
+            if c[0] != "full"
+        }
+        print(
+            "probes cut per duration (of them from utterances that never enrol): "
+            + ", ".join(f"{d} {n} ({m})" for d, (n, m) in counts.items())
+        )
     raw_enrol = [p.raw for p in clean_full]
 
     if args.decision == "before":

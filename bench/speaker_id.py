@@ -62,7 +62,8 @@ many 3 s probes from these utterances (the run prints the counts).
 
 `--quick` runs 1.6 s clean, 3 s clean and at 10 dB SNR of every noise, and full clean (a few
 minutes on two busy cores; the held-out thresholds are then fitted on those conditions only);
-`--cache` keeps embeddings between runs (keyed by what makes them).
+`--cache` keeps embeddings between runs (keyed by what makes them); `bench/speaker_scoring.py`
+reads that cache to measure other ways of scoring a probe against the profiles.
 """
 
 from __future__ import annotations

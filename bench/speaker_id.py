@@ -89,7 +89,7 @@ from mira.audio import speakers as mira_speakers  # noqa: E402
 from mira.audio.augment import ANALYSIS_KINDS, ENROLMENT_KINDS, noisy_copies  # noqa: E402
 from mira.audio.denoise import denoise  # noqa: E402
 from mira.audio.diarize import diarize  # noqa: E402
-from mira.audio.embedding import encoder  # noqa: E402
+from mira.audio.embedding import EMBEDDING_SIZE, encoder  # noqa: E402
 from mira.audio.quality import speech_snr_db  # noqa: E402
 from mira.audio.speakers import (  # noqa: E402
     DEFAULT_CALIBRATION,
@@ -478,33 +478,83 @@ SNR_BANDS = ((-np.inf, 15.0), (15.0, 25.0), (25.0, np.inf))  # estimated SNR, dB
 SPEECH_BANDS = ((0.0, 2.0), (2.0, np.inf))  # seconds
 
 
+def probe_arrays(utterances, probes_of_condition) -> dict:
+    """A condition's probes (every cut) as arrays: utterance, speaker, embedding (zeros when
+    none), whether `decide` would judge it, SNR, speech seconds."""
+    items = [(i, p) for i, cuts in enumerate(probes_of_condition) for p in cuts]
+    none = np.zeros(EMBEDDING_SIZE, dtype=np.float32)
+    return {
+        "utterance": np.array([i for i, _ in items]),
+        "speaker": np.array([utterances[i].speaker for i, _ in items]),
+        "embedding": np.stack(
+            [p.embedding if p.embedding is not None else none for _, p in items]
+        ).astype(np.float32),
+        "decidable": np.array([decidable(p) for _, p in items]),
+        "snr": np.array([p.snr_db for _, p in items]),
+        "speech": np.array([p.speech_s for _, p in items]),
+    }
+
+
+def cosine(clean: np.ndarray, noisy: np.ndarray, probes: np.ndarray):
+    """`decide`'s similarities, persons × probes: against the clean and the noisy centres."""
+    return clean @ probes.T, noisy @ probes.T
+
+
+def network_rows(
+    utterances, rows, arrays, speakers, enrolled_per_network: int = 3, similarities=cosine
+) -> np.ndarray:
+    """Per (network, probe) on `speakers` (`enrolled_per_network` enrolled, the rest strangers,
+    every choice; `arrays` from `probe_arrays`): is the probe an enrolled speaker's, is the best
+    person right, the best person's clean and noisy similarity, the lead over the runner-up,
+    SNR, speech seconds, and whether `decide` would judge the probe at all. `similarities`
+    scores the probes against the centres (bench/speaker_scoring.py tries others)."""
+    own_files = by_speaker(utterances)
+    among = np.isin(arrays["speaker"], speakers)
+    out = []
+    for enrolled in map(list, itertools.combinations(speakers, enrolled_per_network)):
+        voices_ = [voice_of([rows[i] for i in own_files[s][:ENROL]]) for s in enrolled]
+        enrolling = [i for s in enrolled for i in own_files[s][:ENROL]]
+        keep = among & ~np.isin(arrays["utterance"], enrolling)
+        clean, noisy = similarities(
+            np.stack([v.clean for v in voices_]),
+            np.stack([v.noisy for v in voices_]),
+            arrays["embedding"][keep],
+        )
+        combined = np.maximum(clean, noisy)
+        order = np.argsort(-combined, axis=0)
+        best, second = order[0], order[1]
+        cols = np.arange(keep.sum())
+        out.append(
+            np.column_stack(
+                [
+                    np.isin(arrays["speaker"][keep], enrolled),
+                    np.array(enrolled)[best] == arrays["speaker"][keep],
+                    clean[best, cols],
+                    noisy[best, cols],
+                    combined[best, cols] - combined[second, cols],
+                    arrays["snr"][keep],
+                    arrays["speech"][keep],
+                    arrays["decidable"][keep],
+                ]
+            )
+        )
+    return np.concatenate(out).astype(np.float64)
+
+
 def fit_rows(
     utterances, rows, probes_by_condition, speakers: list[str], enrolled_per_network: int = 3
 ) -> np.ndarray:
-    """Per (network, probe) on `speakers` (`enrolled_per_network` enrolled, the rest strangers,
-    every choice): is the probe an
-    enrolled speaker's, is the best person right, the best person's clean and noisy
-    similarity, the lead over the runner-up, SNR, speech seconds."""
-    own_files = by_speaker(utterances)
-    out = []
-    for enrolled, strangers in networks(speakers, len(speakers) - enrolled_per_network):
-        voices_ = [voice_of([rows[i] for i in own_files[s][:ENROL]]) for s in enrolled]
-        clean = np.stack([v.clean for v in voices_])
-        noisy = np.stack([v.noisy for v in voices_])
-        for probes in probes_by_condition:
-            for s in enrolled + strangers:
-                for p in spoken_by(s, enrolled, own_files, probes):
-                    if not decidable(p):
-                        continue
-                    c, n = clean @ p.embedding, noisy @ p.embedding
-                    combined = np.maximum(c, n)
-                    order = np.argsort(-combined)
-                    b = int(order[0])
-                    lead = combined[b] - combined[order[1]]
-                    out.append(
-                        [s in enrolled, enrolled[b] == s, c[b], n[b], lead, p.snr_db, p.speech_s]
-                    )
-    return np.array(out, dtype=np.float64)
+    """`network_rows` of every condition, the probes `decide` judges only (what
+    `fit_calibration` fits on)."""
+    table = np.concatenate(
+        [
+            network_rows(
+                utterances, rows, probe_arrays(utterances, probes), speakers, enrolled_per_network
+            )
+            for probes in probes_by_condition
+        ]
+    )
+    return table[table[:, 7] == 1][:, :7]
 
 
 def accepts(r: np.ndarray, cal: Calibration) -> np.ndarray:

@@ -38,6 +38,7 @@ Candidates (`--candidates`, default all):
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import subprocess
 import sys
@@ -50,8 +51,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import speaker_id as bench  # noqa: E402
 from speaker_id import Probe  # noqa: E402, F401 - the cache pickles probes as __main__.Probe
-
-from mira.audio.speakers import voice_of  # noqa: E402
 
 SHOWN = [
     ("full", "clean", None),
@@ -92,30 +91,12 @@ def unit(m: np.ndarray) -> np.ndarray:
     return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-9)
 
 
-def flatten(utterances, probes_of_condition) -> dict:
-    """The condition's probes as arrays: utterance, speaker, embedding, decidable, SNR, speech."""
-    items = [(i, p) for i, cuts in enumerate(probes_of_condition) for p in cuts]
-    return {
-        "utterance": np.array([i for i, _ in items]),
-        "speaker": np.array([utterances[i].speaker for i, _ in items]),
-        "embedding": np.stack(
-            [
-                p.embedding if p.embedding is not None else np.zeros(256, np.float32)
-                for _, p in items
-            ]
-        ).astype(np.float32),
-        "decidable": np.array([bench.decidable(p) for _, p in items]),
-        "snr": np.array([p.snr_db for _, p in items]),
-        "speech": np.array([p.speech_s for _, p in items]),
-    }
-
-
 def similarities(candidate: str, means: dict, clean, noisy, probes):
     """(clean, noisy) similarities, persons × probes, as `candidate` scores them."""
     name, _, amount = candidate.partition(":")
     a = float(amount or 1)
     if name == "as-decide":
-        return clean @ probes.T, noisy @ probes.T
+        return bench.cosine(clean, noisy, probes)
     if name == "own-mean":
         own = unit(probes - probes.mean(axis=1, keepdims=True))
         return (
@@ -144,45 +125,6 @@ def similarities(candidate: str, means: dict, clean, noisy, probes):
             )
         )
     return out[0], out[1]
-
-
-def score_rows(utterances, rows, flat, speakers, enrolled_per_network, candidate, means):
-    """`speaker_id.fit_rows`' columns for every network and probe (undecidable probes too, in
-    a last column, so they count as undecided): enrolled?, right?, clean, noisy, lead, SNR,
-    speech, decidable."""
-    own = bench.by_speaker(utterances)
-    among = np.isin(flat["speaker"], speakers)
-    out = []
-    for enrolled in map(list, itertools.combinations(speakers, enrolled_per_network)):
-        voices = [voice_of([rows[i] for i in own[s][: bench.ENROL]]) for s in enrolled]
-        enrolling = [i for s in enrolled for i in own[s][: bench.ENROL]]
-        keep = among & ~np.isin(flat["utterance"], enrolling)
-        clean, noisy = similarities(
-            candidate,
-            means,
-            np.stack([v.clean for v in voices]),
-            np.stack([v.noisy for v in voices]),
-            flat["embedding"][keep],
-        )
-        combined = np.maximum(clean, noisy)
-        order = np.argsort(-combined, axis=0)
-        best, second = order[0], order[1]
-        cols = np.arange(keep.sum())
-        out.append(
-            np.column_stack(
-                [
-                    np.isin(flat["speaker"][keep], enrolled),
-                    np.array(enrolled)[best] == flat["speaker"][keep],
-                    clean[best, cols],
-                    noisy[best, cols],
-                    combined[best, cols] - combined[second, cols],
-                    flat["snr"][keep],
-                    flat["speech"][keep],
-                    flat["decidable"][keep],
-                ]
-            )
-        )
-    return np.concatenate(out)
 
 
 def fitted(tables):
@@ -259,7 +201,7 @@ def main() -> None:
         work = Path(folder)
         noises = bench.make_noises(utterances, folds, work)
         flats = {
-            c: flatten(
+            c: bench.probe_arrays(
                 utterances,
                 bench.embed_condition(utterances, c, noises, folds, work, args.cache, args.cuts),
             )
@@ -278,33 +220,31 @@ def main() -> None:
             return synthetic
         return {}
 
+    def network_rows(candidate, condition, speakers, enrolled_per_network, means):
+        scoring = functools.partial(similarities, candidate, means)
+        return bench.network_rows(
+            utterances, rows, flats[condition], speakers, enrolled_per_network, scoring
+        )
+
     for candidate in args.candidates:
         held_out = {c: np.zeros(4, dtype=int) for c in conditions}
         for f in (0, 1):
             fitting, testing = folds[1 - f], folds[f]
             means = means_for(candidate, fitting)
             calibration, _ = fitted(
-                [
-                    score_rows(utterances, rows, flats[c], fitting, 3, candidate, means)
-                    for c in conditions
-                ]  # fmt: skip
+                [network_rows(candidate, c, fitting, 3, means) for c in conditions]
             )
             for c in conditions:
-                table = score_rows(utterances, rows, flats[c], testing, 3, candidate, means)
-                held_out[c] += counts(table, calibration)
+                held_out[c] += counts(network_rows(candidate, c, testing, 3, means), calibration)
         means = means_for(candidate, names)
         calibration, recognised = fitted(
-            [
-                score_rows(utterances, rows, flats[c], names, 3, candidate, means)
-                for c in conditions
-            ]  # fmt: skip
+            [network_rows(candidate, c, names, 3, means) for c in conditions]
         )
         print(f"\n{candidate}: fitted on all speakers {calibration}, recognised {recognised:.3f}")
         print("| probe | held-out: recognised — strangers accepted | 5 + 5 |")
         print("|---|---|---|")
         for c in SHOWN:
-            table = score_rows(utterances, rows, flats[c], names, 5, candidate, means)
-            r, n, s, m = counts(table, calibration)
+            r, n, s, m = counts(network_rows(candidate, c, names, 5, means), calibration)
             h = held_out[c]
             name = f"{c[0]}, {c[1]}" + (f" {c[2]} dB" if c[2] is not None else "")
             print(

@@ -115,6 +115,11 @@ PAD_S = 0.25
 DURATIONS = {"1.0 s": 1.0, "1.6 s": 1.6, "3 s": 3.0, "full": None}
 NOISES = ("pink", "brown", "babble", "music")
 SNRS = (20, 10, 5)
+CONDITIONS = [  # the full table: every duration, clean, each noise at each SNR, reverberated
+    (d, n, s)
+    for d in DURATIONS
+    for n, s in [("clean", None), *[(n, s) for n in NOISES for s in SNRS], ("reverb", None)]
+]
 QUICK = [
     ("1.6 s", "clean", None),
     ("3 s", "clean", None),
@@ -546,7 +551,7 @@ def fit_rows(
 ) -> np.ndarray:
     """`network_rows` of every condition, the probes `decide` judges only (what
     `fit_calibration` fits on)."""
-    table = np.concatenate(
+    return judged(
         [
             network_rows(
                 utterances, rows, probe_arrays(utterances, probes), speakers, enrolled_per_network
@@ -554,6 +559,12 @@ def fit_rows(
             for probes in probes_by_condition
         ]
     )
+
+
+def judged(tables: list[np.ndarray]) -> np.ndarray:
+    """`network_rows` tables as one, without the probes `decide` would not judge and without
+    that last column: the rows `fit_calibration` and `accepts` take."""
+    table = np.concatenate(tables)
     return table[table[:, 7] == 1][:, :7]
 
 
@@ -769,12 +780,15 @@ def enrolment_rows(utterances) -> list[np.ndarray]:
     copies (every kind of `ENROLMENT_KINDS`; the analysis job's kinds come first, so a learned
     sample is a prefix)."""
     assert ENROLMENT_KINDS[: len(ANALYSIS_KINDS)] == ANALYSIS_KINDS
-    out = []
-    for u in utterances:
-        clean = denoise(u.samples, "highpass")
-        speech = find_speech(clean, 2).samples(clean)
-        out.append(sample_rows(encoder(), speech, ENROLMENT_KINDS))
-    return out
+    return [stored_sample(u.samples) for u in utterances]
+
+
+def stored_sample(samples: np.ndarray) -> np.ndarray:
+    """A recording as enrolment stores it: high-pass, VAD, then the speech's embedding and its
+    noisy copies' (`sample_rows`)."""
+    clean = denoise(samples, "highpass")
+    speech = find_speech(clean, 2).samples(clean)
+    return sample_rows(encoder(), speech, ENROLMENT_KINDS)
 
 
 def main() -> None:
@@ -826,14 +840,7 @@ def main() -> None:
     folds = [names[0::2], names[1::2]]
     print(f"{len(utterances)} utterances of {len(names)} speakers from {folder}")
     print(f"folds (fit on one, test on the other): {folds[0]} | {folds[1]}")
-    if args.quick:
-        conditions = QUICK
-    else:
-        conditions = [
-            (d, n, s)
-            for d in DURATIONS
-            for n, s in [("clean", None), *[(n, s) for n in NOISES for s in SNRS], ("reverb", None)]
-        ]
+    conditions = QUICK if args.quick else CONDITIONS
     encoder().embed(np.zeros(SR, dtype=np.float32))  # load and warm
     started = time.perf_counter()
     rows = cached(args.cache, ROWS_CACHE, lambda: enrolment_rows(utterances))

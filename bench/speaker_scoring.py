@@ -127,11 +127,6 @@ def similarities(candidate: str, means: dict, clean, noisy, probes):
     return out[0], out[1]
 
 
-def fitted(tables):
-    rows = np.concatenate(tables)
-    return bench.fit_calibration(rows[rows[:, 7] == 1][:, :7])
-
-
 def counts(table, calibration) -> np.ndarray:
     """Enrolled probes recognised, enrolled probes, strangers accepted, strangers' probes."""
     accepted = bench.accepts(table[:, :7], calibration) & (table[:, 7] == 1)
@@ -153,7 +148,7 @@ def background_means(rows_of) -> dict:
 
 
 def synthetic_rows(cache: Path | None) -> list[np.ndarray]:
-    """Enrolment rows (as `speaker_id.enrolment_rows` makes them) of synthetic voices."""
+    """Synthetic voices' samples as enrolment stores them (`speaker_id.stored_sample`)."""
 
     def make():
         out = []
@@ -167,10 +162,7 @@ def synthetic_rows(cache: Path | None) -> list[np.ndarray]:
                     command = ["espeak-ng", "-v", voice, "-w", str(raw), sentence]
                 subprocess.run(command, check=True, capture_output=True)
                 bench.sox(str(raw), "-r", str(bench.SR), "-c", "1", "-b", "16", str(wav))
-                samples = bench.read(wav)
-                clean = bench.denoise(samples, "highpass")
-                speech = bench.find_speech(clean, 2).samples(clean)
-                out.append(bench.sample_rows(bench.encoder(), speech, bench.ENROLMENT_KINDS))
+                out.append(bench.stored_sample(bench.read(wav)))
         return out
 
     return bench.cached(cache, "synthetic-voices-rows", make)
@@ -188,15 +180,7 @@ def main() -> None:
     rows = [np.asarray(r, dtype=np.float32) for r in rows]
     names = sorted({u.speaker for u in utterances})
     folds = [names[0::2], names[1::2]]
-    conditions = [
-        (d, n, s)
-        for d in bench.DURATIONS
-        for n, s in [
-            ("clean", None),
-            *[(n, s) for n in bench.NOISES for s in bench.SNRS],
-            ("reverb", None),
-        ]  # fmt: skip
-    ]
+    conditions = bench.CONDITIONS
     with tempfile.TemporaryDirectory() as folder:  # used only when a condition is not cached
         work = Path(folder)
         noises = bench.make_noises(utterances, folds, work)
@@ -231,14 +215,14 @@ def main() -> None:
         for f in (0, 1):
             fitting, testing = folds[1 - f], folds[f]
             means = means_for(candidate, fitting)
-            calibration, _ = fitted(
-                [network_rows(candidate, c, fitting, 3, means) for c in conditions]
+            calibration, _ = bench.fit_calibration(
+                bench.judged([network_rows(candidate, c, fitting, 3, means) for c in conditions])
             )
             for c in conditions:
                 held_out[c] += counts(network_rows(candidate, c, testing, 3, means), calibration)
         means = means_for(candidate, names)
-        calibration, recognised = fitted(
-            [network_rows(candidate, c, names, 3, means) for c in conditions]
+        calibration, recognised = bench.fit_calibration(
+            bench.judged([network_rows(candidate, c, names, 3, means) for c in conditions])
         )
         print(f"\n{candidate}: fitted on all speakers {calibration}, recognised {recognised:.3f}")
         print("| probe | held-out: recognised — strangers accepted | 5 + 5 |")
